@@ -1,0 +1,1 @@
+"""The `dsenv` command line: thin Typer commands over the library in `dsenv`."""

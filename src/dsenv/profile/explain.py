@@ -1,0 +1,42 @@
+"""`dsenv explain`: every final value of a profile and the file:line it came from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dsenv.errors import UsageError
+from dsenv.profile.load import LoadedProfile
+from dsenv.profile.problems import Locator, dotted
+from dsenv.profile.yamlnodes import KeyPath
+
+
+@dataclass(frozen=True)
+class Explained:
+    key: str
+    value: Any
+    source: str  # "file:line:col" or "default"
+
+
+def explain(loaded: LoadedProfile, key: str | None = None) -> list[Explained]:
+    final = loaded.model.model_dump(mode="json", exclude_none=True)
+    loc = Locator(loaded.tree)
+    rows = [
+        Explained(dotted(path), value, str(loc.index[path].pos) if path in loc.index else "default")
+        for path, value in _leaves(final, ())
+    ]
+    if key is None:
+        return rows
+    selected = [r for r in rows if r.key == key or r.key.startswith((f"{key}.", f"{key}["))]
+    if not selected:
+        tops = sorted({r.key.split(".")[0].split("[")[0] for r in rows})
+        raise UsageError(f"{key!r} is not a key of {loaded.path}; top-level keys: {', '.join(tops)}")
+    return selected
+
+
+def _leaves(value: Any, path: KeyPath) -> list[tuple[KeyPath, Any]]:
+    if isinstance(value, dict) and value:
+        return [leaf for k, v in value.items() for leaf in _leaves(v, (*path, k))]
+    if isinstance(value, list) and value and any(isinstance(v, dict | list) for v in value):
+        return [leaf for i, v in enumerate(value) for leaf in _leaves(v, (*path, i))]
+    return [(path, value)]

@@ -1,0 +1,293 @@
+"""The profile language: `Org` and `Team` documents, `apiVersion: dsenv/v1`.
+
+These models are the user-facing contract. Every field is described: the descriptions
+become the published JSON Schema (`dsenv schema`) that editors use to complete profiles.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
+
+from dsenv.profile.types import CpuQuantity, Duration, Name, Quantity, TagKey, Version
+
+API_VERSION = "dsenv/v1"
+
+#: Top-level team sections that switch a capability on. An org's `defaults` for one of
+#: these apply only to teams that declare the section themselves.
+CAPABILITY_SECTIONS = ("workspaces", "spark", "kafka", "ci_runners", "serving")
+
+PositiveInt = Annotated[int, Field(gt=0)]
+NonNegativeInt = Annotated[int, Field(ge=0)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Target(Strict):
+    """Where the environment runs."""
+
+    provider: Literal["aws", "kubernetes"] = Field(
+        description="`aws`: dsenv creates the network, EKS cluster and cloud services. "
+        "`kubernetes`: an existing cluster chosen by kubeconfig context; in-cluster resources only."
+    )
+    region: StrictStr | None = Field(
+        default=None, description="AWS region, for example eu-west-1. Required for provider aws."
+    )
+    kubernetes_version: Version = Field(
+        default="1.33", description="Kubernetes minor version of the cluster, quoted."
+    )
+    context: StrictStr | None = Field(
+        default=None,
+        description="kubeconfig context of the existing cluster. Required for provider kubernetes.",
+    )
+    vpc_cidr: StrictStr = Field(
+        default="10.40.0.0/16", description="CIDR of the VPC dsenv creates (provider aws)."
+    )
+    availability_zones: int = Field(
+        default=2, ge=2, le=6, description="Number of zones for the private subnets (aws)."
+    )
+    public_access_cidrs: list[StrictStr] = Field(
+        default_factory=list,
+        description="CIDRs allowed to reach the EKS API publicly. Empty: private endpoint only.",
+    )
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_cidr(cls, value: str) -> str:
+        _network(value)
+        return value
+
+    @field_validator("public_access_cidrs")
+    @classmethod
+    def _public_cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            if _network(cidr).prefixlen == 0:
+                raise ValueError(f"{cidr} opens the cluster API to the whole internet")
+        return value
+
+
+def _network(text: str) -> ipaddress.IPv4Network:
+    try:
+        return ipaddress.IPv4Network(text)
+    except ValueError as exc:
+        raise ValueError(f"{text!r} is not an IPv4 CIDR such as 10.0.0.0/16") from exc
+
+
+class Constraints(Strict):
+    """Limits an org places on every team that extends it."""
+
+    allowed_instance_types: list[StrictStr] | None = Field(
+        default=None,
+        description="Glob patterns (m7i.*) every tier's instance types must match. Unset: any.",
+    )
+    max_gpus_per_team: NonNegativeInt | None = Field(
+        default=None, description="Most GPUs a team's tiers may reach at their maximum node counts."
+    )
+    required_tags: list[StrictStr] = Field(
+        default_factory=list, description="Tag keys every team must end up with (inherited counts)."
+    )
+    max_monthly_usd: Annotated[float, Field(gt=0)] | None = Field(
+        default=None, description="Largest monthly budget a team may declare."
+    )
+
+
+class WorkspaceSettings(Strict):
+    """Dev workspaces: JupyterHub with one profile per compute tier."""
+
+    default_tier: Name | None = Field(
+        default=None, description="Tier a new server starts on. Unset: the first tier."
+    )
+    idle_timeout: Duration = Field(default="1h", description="Idle servers are culled after this.")
+    storage: Quantity = Field(default="10Gi", description="Per-user persistent home volume.")
+    image: StrictStr | None = Field(
+        default=None,
+        description="Workspace image. Unset: the team image dsenv renders and builds from languages and tools.",
+    )
+
+
+class Language(Strict):
+    version: Version = Field(description="Language version, quoted, such as \"3.12\".")
+    packages: list[StrictStr] = Field(
+        default_factory=list, description="Packages installed into the team image."
+    )
+
+
+class Languages(Strict):
+    python: Language | None = Field(default=None, description="Python and its packages.")
+    r: Language | None = Field(default=None, description="R and its packages.")
+
+
+Tool = Literal["jupyterlab", "vscode", "mlflow", "rstudio"]
+
+
+class Tier(Strict):
+    """A compute tier: one node group (aws) and one workspace profile."""
+
+    cpu: CpuQuantity = Field(description="CPU a workspace on this tier gets.")
+    memory: Quantity = Field(description="Memory a workspace on this tier gets.")
+    gpus: NonNegativeInt = Field(default=0, description="GPUs per workspace on this tier.")
+    instance_types: list[StrictStr] = Field(
+        min_length=1, description="EC2 instance types for the tier's node group."
+    )
+    spot: StrictBool = Field(default=False, description="Use spot capacity.")
+    min_nodes: NonNegativeInt = Field(default=0, description="Fewest nodes; 0 scales to zero.")
+    max_nodes: PositiveInt = Field(default=3, description="Most nodes.")
+    disk: Quantity = Field(default="100Gi", description="Root volume of each node.")
+
+
+class Group(Strict):
+    members: list[StrictStr] = Field(description="User names in the group.")
+    tiers: list[Name] = Field(min_length=1, description="Tiers the group may start servers on.")
+
+
+class Spark(Strict):
+    engine: Literal["operator", "emr-on-eks", "emr-serverless"] = Field(
+        default="operator",
+        description="`operator`: the Kubeflow Spark operator in the cluster. `emr-on-eks` and "
+        "`emr-serverless` (target aws only): Amazon EMR.",
+    )
+    driver_tier: Name = Field(description="Tier Spark drivers run on.")
+    executor_tier: Name = Field(description="Tier Spark executors run on.")
+    max_executors: PositiveInt = Field(default=10, description="Upper bound of dynamic allocation.")
+    version: Version = Field(default="3.5.5", description="Spark version of the team's applications.")
+
+
+class Topic(Strict):
+    name: Annotated[StrictStr, Field(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", max_length=200)] = (
+        Field(description="Topic name: lower-case letters, digits, '.' and '-'.")
+    )
+    partitions: PositiveInt = Field(default=3, description="Partition count.")
+    replicas: PositiveInt | None = Field(
+        default=None, description="Replication factor. Unset: min(3, brokers)."
+    )
+    retention: Duration = Field(default="7d", description="How long records are kept.")
+
+
+class KafkaUser(Strict):
+    name: Name = Field(description="User name (SCRAM-SHA-512 credentials in a secret).")
+    topics: list[StrictStr] = Field(
+        default_factory=list, description="Topics the user may read and write. Empty: all topics."
+    )
+
+
+class Kafka(Strict):
+    engine: Literal["strimzi", "msk", "msk-serverless"] = Field(
+        default="strimzi",
+        description="`strimzi`: Strimzi operator and a KRaft Kafka in the cluster. `msk` and "
+        "`msk-serverless` (target aws only): Amazon MSK.",
+    )
+    brokers: PositiveInt = Field(default=3, description="Broker count.")
+    storage: Quantity = Field(default="100Gi", description="Persistent storage per broker.")
+    version: Version = Field(default="4.1.0", description="Kafka version.")
+    instance_type: StrictStr = Field(
+        default="kafka.m7g.large", description="Broker instance type (engine msk)."
+    )
+    topics: list[Topic] = Field(default_factory=list, description="Topics to create.")
+    users: list[KafkaUser] = Field(default_factory=list, description="Users to create.")
+
+
+class CiRunners(Strict):
+    provider: Literal["github"] = Field(description="CI system. Only github for now.")
+    organization: StrictStr = Field(description="GitHub organization owning the repositories.")
+    repositories: list[StrictStr] = Field(
+        default_factory=list,
+        description="owner/name repositories that get a runner scale set. Empty: one organization-wide scale set.",
+    )
+    tier: Name = Field(description="Tier runners run on.")
+    max_runners: PositiveInt = Field(default=5, description="Most runners per scale set.")
+    min_runners: NonNegativeInt = Field(default=0, description="Fewest runners (0 scales to zero).")
+    credentials_secret: Name = Field(
+        default="github-app",
+        description="Name of the Kubernetes secret holding the GitHub App credentials. dsenv only references it.",
+    )
+
+    @field_validator("repositories")
+    @classmethod
+    def _repositories(cls, value: list[str]) -> list[str]:
+        for repo in value:
+            owner, _, name = repo.partition("/")
+            if not owner or not name or "/" in name:
+                raise ValueError(f"{repo!r} is not an owner/name repository")
+        return value
+
+
+class Model(Strict):
+    name: Name = Field(description="InferenceService name.")
+    framework: Literal["sklearn", "xgboost", "lightgbm", "pytorch", "tensorflow", "onnx", "huggingface", "mlflow"] = (
+        Field(description="Model format KServe serves.")
+    )
+    storage_uri: Annotated[StrictStr, Field(pattern=r"^(s3|gs|pvc|https?|hf)://\S+$")] = Field(
+        description="Where the model artifact lives (s3://, gs://, pvc://, https://, hf://)."
+    )
+    min_replicas: NonNegativeInt = Field(default=1, description="Fewest replicas (0 scales to zero).")
+    max_replicas: PositiveInt = Field(default=3, description="Most replicas.")
+    tier: Name | None = Field(default=None, description="Tier to run on. Unset: serving.tier.")
+
+
+class Serving(Strict):
+    engine: Literal["kserve"] = Field(default="kserve", description="Serving engine.")
+    tier: Name = Field(description="Default tier for models.")
+    models: list[Model] = Field(default_factory=list, description="Models to serve.")
+
+
+class Budget(Strict):
+    monthly_usd: Annotated[float, Field(gt=0)] = Field(description="The team's monthly budget in USD.")
+
+
+DefaultsKey = Literal[
+    "owners", "languages", "tools", "tiers", "groups",
+    "workspaces", "spark", "kafka", "ci_runners", "serving", "budget",
+]
+
+
+class Org(Strict):
+    """Defaults every team inherits, and limits no team may break."""
+
+    apiVersion: Literal["dsenv/v1"] = Field(description="Always dsenv/v1.")  # noqa: N815
+    kind: Literal["Org"] = Field(description="Org.")
+    name: Name = Field(description="Org name, used in resource names and tags.")
+    extends: StrictStr | None = Field(
+        default=None, description="Path to a parent org profile, relative to this file."
+    )
+    target: Target | None = Field(default=None, description="Default target for the org's teams.")
+    tags: dict[TagKey, StrictStr] = Field(default_factory=dict, description="Tags on every resource.")
+    constraints: Constraints = Field(
+        default_factory=Constraints, description="Limits enforced on every team."
+    )
+    defaults: dict[DefaultsKey, object] = Field(
+        default_factory=dict,
+        description="Team settings every team inherits, deep-merged under the team's own. "
+        "A capability section here (workspaces, spark, kafka, ci_runners, serving) applies only "
+        "to teams that declare that section: a default never switches a capability on.",
+    )
+
+
+class Team(Strict):
+    """One data-science team's environment."""
+
+    apiVersion: Literal["dsenv/v1"] = Field(description="Always dsenv/v1.")  # noqa: N815
+    kind: Literal["Team"] = Field(description="Team.")
+    name: Name = Field(description="Team name: namespace, stack and resource names derive from it.")
+    extends: StrictStr | None = Field(
+        default=None, description="Path to an Org (or Team) profile, relative to this file."
+    )
+    org: Name | None = Field(default=None, description="Org name; set by extends.")
+    owners: list[StrictStr] = Field(default_factory=list, description="Owner e-mail addresses.")
+    target: Target = Field(description="Where the environment runs (usually inherited from the org).")
+    tags: dict[TagKey, StrictStr] = Field(default_factory=dict, description="Tags on every resource.")
+    languages: Languages = Field(default_factory=Languages, description="Languages in the team image.")
+    tools: list[Tool] = Field(default_factory=lambda: ["jupyterlab"], description="Tools in the image.")
+    tiers: dict[Name, Tier] = Field(min_length=1, description="Compute tiers by name.")
+    groups: dict[Name, Group] = Field(
+        default_factory=dict, description="User groups and the tiers each may use. Empty: everyone may use every tier."
+    )
+    workspaces: WorkspaceSettings | None = Field(default=None, description="Dev workspaces (JupyterHub).")
+    spark: Spark | None = Field(default=None, description="Spark.")
+    kafka: Kafka | None = Field(default=None, description="Kafka.")
+    ci_runners: CiRunners | None = Field(default=None, description="Self-hosted CI runners.")
+    serving: Serving | None = Field(default=None, description="Model serving.")
+    budget: Budget | None = Field(default=None, description="Monthly budget.")

@@ -1,0 +1,184 @@
+"""Validated scalar types of the profile language, written once as Annotated types.
+
+Each type accepts the text a user writes (`8Gi`, `30m`, `"1.33"`) and keeps it as written;
+the parse functions turn it into numbers for expansion.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Annotated, Any
+
+from pydantic import PlainValidator, WithJsonSchema
+
+_BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
+_DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
+_QUANTITY_RE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(Ki|Mi|Gi|Ti|Pi|k|M|G|T|P)?$")
+_CPU_RE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m)?$")
+_DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
+_DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_VERSION_RE = re.compile(r"^\d+(\.\d+){1,2}$")
+_TAG_KEY_RE = re.compile(r"^[\w.:/=+\-@ ]{1,128}$")
+
+
+def parse_bytes(text: str) -> int:
+    """`8Gi` -> 8589934592. Raises ValueError with a user-facing message."""
+    m = _QUANTITY_RE.match(text)
+    if not m:
+        raise ValueError(
+            f"{text!r} is not a storage quantity; write a number with a unit such as 512Mi, 8Gi or 1Ti"
+        )
+    number, unit = m.groups()
+    factor = _BINARY.get(unit or "", _DECIMAL.get(unit or "", 1))
+    return int(float(number) * factor)
+
+
+def parse_millicpu(value: str | int | float) -> int:
+    """`2` -> 2000, `500m` -> 500."""
+    if isinstance(value, bool):
+        raise ValueError("a CPU count must be a number such as 2 or 500m, not a boolean")
+    if isinstance(value, int | float):
+        if value <= 0:
+            raise ValueError("a CPU count must be greater than zero")
+        return int(round(value * 1000))
+    m = _CPU_RE.match(value)
+    if not m:
+        raise ValueError(f"{value!r} is not a CPU quantity; write a number such as 2, 0.5 or 500m")
+    number, milli = m.groups()
+    result = int(float(number)) if milli else int(round(float(number) * 1000))
+    if result <= 0:
+        raise ValueError("a CPU count must be greater than zero")
+    return result
+
+
+def parse_seconds(text: str) -> int:
+    """`1h30m` -> 5400, `7d` -> 604800."""
+    m = _DURATION_RE.match(text)
+    if not text or not m or not any(m.groups()):
+        raise ValueError(
+            f"{text!r} is not a duration; write a number with a unit: 90s, 30m, 1h, 7d or 1h30m"
+        )
+    d, h, mi, s = (int(g) if g else 0 for g in m.groups())
+    return ((d * 24 + h) * 60 + mi) * 60 + s
+
+
+def _string(value: object, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"expected {what} as a string, got {_describe(value)}")
+    return value
+
+
+def _describe(value: object) -> str:
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, int | float):
+        return f"the number {value}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    return repr(value)
+
+
+def _check_quantity(value: object) -> str:
+    text = _string(value, "a storage quantity such as 8Gi")
+    if parse_bytes(text) <= 0:
+        raise ValueError("a storage quantity must be greater than zero")
+    return text
+
+
+def _check_duration(value: object) -> str:
+    text = _string(value, "a duration such as 30m")
+    parse_seconds(text)
+    return text
+
+
+def _check_cpu(value: object) -> str | int | float:
+    if not isinstance(value, str | int | float) or isinstance(value, bool):
+        raise ValueError(f"expected a CPU count such as 2 or 500m, got {_describe(value)}")
+    parse_millicpu(value)
+    return value
+
+
+def _check_dns_label(value: object) -> str:
+    text = _string(value, "a name")
+    if len(text) > 63 or not _DNS_LABEL_RE.match(text):
+        raise ValueError(
+            f"{text!r} is not a valid name: use at most 63 lower-case letters, digits and '-', "
+            "starting and ending with a letter or digit (DNS-1123 label)"
+        )
+    return text
+
+
+def _check_version(value: object) -> str:
+    # YAML reads `1.30` as the number 1.3: refuse it rather than guess what the user meant.
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        raise ValueError(
+            f"a version must be quoted: {value!r} is read as a number; write it as a quoted "
+            'string with the digits you meant, for example "1.30"'
+        )
+    text = _string(value, 'a quoted version such as "1.33"')
+    if not _VERSION_RE.match(text):
+        raise ValueError(f"{text!r} is not a version; write it like \"1.33\" or \"3.12\"")
+    return text
+
+
+def _check_tag_key(value: object) -> str:
+    text = _string(value, "a tag key")
+    if not _TAG_KEY_RE.match(text) or text.lower().startswith("aws:"):
+        raise ValueError(f"{text!r} is not a valid tag key")
+    return text
+
+
+def _scalar(check: Callable[[object], object], schema: dict[str, Any]) -> tuple[object, ...]:
+    return (PlainValidator(check), WithJsonSchema(schema))
+
+
+Quantity = Annotated[
+    str,
+    *_scalar(
+        _check_quantity,
+        {"type": "string", "pattern": _QUANTITY_RE.pattern,
+         "description": "A Kubernetes storage quantity such as 512Mi, 8Gi or 1Ti."},
+    ),
+]
+CpuQuantity = Annotated[
+    str | int | float,
+    *_scalar(
+        _check_cpu,
+        {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
+                   {"type": "string", "pattern": _CPU_RE.pattern}],
+         "description": "CPU cores: a number such as 2 or 0.5, or millicores such as 500m."},
+    ),
+]
+Duration = Annotated[
+    str,
+    *_scalar(
+        _check_duration,
+        {"type": "string", "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
+         "description": "A duration: 90s, 30m, 1h, 7d, or combined as 1h30m."},
+    ),
+]
+Name = Annotated[
+    str,
+    *_scalar(
+        _check_dns_label,
+        {"type": "string", "pattern": _DNS_LABEL_RE.pattern, "maxLength": 63,
+         "description": "A DNS-1123 label: lower-case letters, digits and '-', at most 63."},
+    ),
+]
+Version = Annotated[
+    str,
+    *_scalar(
+        _check_version,
+        {"type": "string", "pattern": _VERSION_RE.pattern,
+         "description": 'A version, always quoted: "1.33", "3.12".'},
+    ),
+]
+TagKey = Annotated[
+    str,
+    *_scalar(_check_tag_key, {"type": "string", "pattern": _TAG_KEY_RE.pattern}),
+]

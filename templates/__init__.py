@@ -1,0 +1,1 @@
+"""Jinja2 templates dsenv renders (package data)."""
