@@ -9,14 +9,39 @@ from __future__ import annotations
 import importlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from dsenv import __version__
 from dsenv.errors import DsenvError, ExitCode
 
-app = typer.Typer(
+class _App(typer.Typer):
+    """Typer with dsenv's one error handler: a DsenvError prints its message and exits
+    with its code; anything else is a bug, reported without a traceback unless DSENV_DEBUG
+    is set."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().__call__(*args, **kwargs)
+        except DsenvError as exc:
+            typer.echo(exc.render(), err=True)
+            sys.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            typer.echo("interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:
+            if os.environ.get("DSENV_DEBUG"):
+                raise
+            typer.echo(
+                f"internal error: {type(exc).__name__}: {exc}\n"
+                "This is a bug in dsenv; rerun with DSENV_DEBUG=1 for the traceback.",
+                err=True,
+            )
+            sys.exit(int(ExitCode.OPERATIONAL))
+
+
+app = _App(
     name="dsenv",
     help="Declarative data-science environments: team profiles in, Pulumi programs out.",
     no_args_is_help=True,
@@ -51,31 +76,4 @@ for _module in COMMAND_MODULES:
 
 
 def main() -> None:
-    """Entry point: run the app; user errors print a message and exit with their code."""
-    try:
-        app(standalone_mode=False)
-    except DsenvError as exc:
-        typer.echo(exc.render(), err=True)
-        sys.exit(int(exc.exit_code))
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("aborted", err=True)
-        sys.exit(int(ExitCode.OPERATIONAL))
-    except KeyboardInterrupt:
-        typer.echo("interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # a bug: say so plainly, keep the traceback for DSENV_DEBUG
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(int(ExitCode.BAD_INPUT) if isinstance(exc, click.UsageError) else exc.exit_code)
-        if os.environ.get("DSENV_DEBUG"):
-            raise
-        typer.echo(
-            f"internal error: {type(exc).__name__}: {exc}\n"
-            "This is a bug in dsenv; rerun with DSENV_DEBUG=1 for the traceback.",
-            err=True,
-        )
-        sys.exit(int(ExitCode.OPERATIONAL))
+    app()

@@ -74,7 +74,7 @@ def load_profile(path: str | os.PathLike[str]) -> LoadedProfile:
     limits = tuple(_limits(resolved.org_docs, problems))
     if problems:
         raise ProfileError(problems)
-    assert model is not None
+    assert isinstance(model, Team | Org)
     if isinstance(model, Team):
         problems.extend(check_team(model, limits, Locator(tree)))
         if problems:

@@ -280,7 +280,7 @@ class Team(Strict):
     target: Target = Field(description="Where the environment runs (usually inherited from the org).")
     tags: dict[TagKey, StrictStr] = Field(default_factory=dict, description="Tags on every resource.")
     languages: Languages = Field(default_factory=Languages, description="Languages in the team image.")
-    tools: list[Tool] = Field(default_factory=lambda: ["jupyterlab"], description="Tools in the image.")
+    tools: list[Tool] = Field(default_factory=lambda: list[Tool](["jupyterlab"]), description="Tools in the image.")
     tiers: dict[Name, Tier] = Field(min_length=1, description="Compute tiers by name.")
     groups: dict[Name, Group] = Field(
         default_factory=dict, description="User groups and the tiers each may use. Empty: everyone may use every tier."
