@@ -1,0 +1,82 @@
+"""The resource graph: every resource the program registers, as plain data.
+
+Built by `dsenv.offline.capture` from the real program run under the SDK's mock runtime;
+read by plan, diff, render, check, cost and graph. Nothing here imports Pulumi.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+#: JSON format version of the graph and of `dsenv plan --format json`.
+FORMAT_VERSION = 1
+SECRET_MASK = "[secret]"
+
+
+@dataclass(frozen=True)
+class Resource:
+    urn: str
+    type: str  # type token, e.g. "aws:eks/cluster:Cluster", "dsenv:kafka:Kafka"
+    name: str  # logical name
+    custom: bool  # False for component resources
+    parent: str | None  # parent URN
+    dependencies: tuple[str, ...]  # URNs this resource depends on (explicit and through inputs)
+    inputs: dict[str, Any]  # secret values replaced by SECRET_MASK
+    protect: bool = False
+    provider: str | None = None  # provider reference "urn::id", None for the default provider
+    delete_before_replace: bool = False
+    ignore_changes: tuple[str, ...] = ()
+    capability: str = "base"  # which capability's component owns it (see `capability_of`)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "custom": self.custom,
+            "parent": self.parent,
+            "dependencies": list(self.dependencies),
+            "inputs": self.inputs,
+            "protect": self.protect,
+            "provider": self.provider,
+            "delete_before_replace": self.delete_before_replace,
+            "ignore_changes": list(self.ignore_changes),
+            "capability": self.capability,
+        }
+
+
+@dataclass
+class ResourceGraph:
+    stack: str
+    project: str
+    resources: list[Resource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)  # stack outputs, secrets masked
+
+    def __iter__(self) -> Iterator[Resource]:
+        return iter(self.resources)
+
+    def by_urn(self) -> dict[str, Resource]:
+        return {r.urn: r for r in self.resources}
+
+    def of_type(self, type_token: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def named(self, name: str) -> Resource:
+        matches = [r for r in self.resources if r.name == name]
+        if len(matches) != 1:
+            raise KeyError(f"{len(matches)} resources named {name!r}")
+        return matches[0]
+
+    def children(self, urn: str) -> list[Resource]:
+        return [r for r in self.resources if r.parent == urn]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format_version": FORMAT_VERSION,
+            "project": self.project,
+            "stack": self.stack,
+            "resources": [r.to_json() for r in self.resources],
+            "outputs": self.outputs,
+        }
