@@ -1,0 +1,50 @@
+"""The wheel installs one top-level package, `dsenv`, with every sub-package and template."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+
+def _pyproject() -> dict:  # type: ignore[type-arg]
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def test_every_package_folder_is_listed_for_the_wheel() -> None:
+    setuptools = _pyproject()["tool"]["setuptools"]
+    mapping: dict[str, str] = setuptools["package-dir"]
+    listed = set(setuptools["packages"])
+    found = set()
+    for package, folder in mapping.items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            relative = init.parent.relative_to(ROOT / folder)
+            if any(part.startswith((".", "__")) for part in relative.parts):
+                continue
+            dotted = ".".join((package, *relative.parts))
+            if not any(dotted.startswith(f"{other}.") and other != package and other in mapping for other in mapping):
+                found.add(dotted)
+    assert found <= listed, f"folders with __init__.py missing from [tool.setuptools] packages: {sorted(found - listed)}"
+
+
+@pytest.mark.slow
+def test_wheel_has_only_the_dsenv_top_level_package(tmp_path: Path) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("dsenv-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    top = {n.split("/", 1)[0] for n in names}
+    assert top == {"dsenv", next(t for t in top if t.endswith(".dist-info"))}
+    assert "dsenv/cli/app.py" in names
+    assert "dsenv/stacks/__init__.py" in names
+    assert "dsenv/templates/team.yaml.j2" in names
+    assert "dsenv/profile/model.py" in names
