@@ -16,6 +16,7 @@ import typer
 from dsenv import __version__
 from dsenv.errors import DsenvError, ExitCode
 
+
 class _App(typer.Typer):
     """Typer with dsenv's one error handler: a DsenvError prints its message and exits
     with its code; anything else is a bug, reported without a traceback unless DSENV_DEBUG
@@ -65,7 +66,9 @@ def _version(value: bool) -> None:
 def _root(
     version: Annotated[
         bool,
-        typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit."),
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """Declarative data-science environments: team profiles in, Pulumi programs out."""

@@ -16,5 +16,7 @@ TEAM_PROFILES = sorted(p for p in PROFILES.glob("*.yaml"))
 @pytest.fixture
 def upstream() -> Path:
     if not UPSTREAM.is_dir():
-        pytest.skip(f"upstream reference data not found at {UPSTREAM} (../shared/upstream beside the repository)")
+        pytest.skip(
+            f"upstream reference data not found at {UPSTREAM} (../shared/upstream beside the repository)"
+        )
     return UPSTREAM

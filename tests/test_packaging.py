@@ -9,7 +9,6 @@ import zipfile
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT
 
 
@@ -28,9 +27,14 @@ def test_every_package_folder_is_listed_for_the_wheel() -> None:
             if any(part.startswith((".", "__")) for part in relative.parts):
                 continue
             dotted = ".".join((package, *relative.parts))
-            if not any(dotted.startswith(f"{other}.") and other != package and other in mapping for other in mapping):
+            if not any(
+                dotted.startswith(f"{other}.") and other != package and other in mapping
+                for other in mapping
+            ):
                 found.add(dotted)
-    assert found <= listed, f"folders with __init__.py missing from [tool.setuptools] packages: {sorted(found - listed)}"
+    assert found <= listed, (
+        f"folders with __init__.py missing from [tool.setuptools] packages: {sorted(found - listed)}"
+    )
 
 
 @pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +18,7 @@ ProfilePaths = Annotated[
 ProfileArg = Annotated[Path, typer.Argument(help="A profile file.", metavar="PROFILE")]
 
 
-class SchemaKind(str, Enum):
+class SchemaKind(StrEnum):
     team = "team"
     org = "org"
     any = "any"
@@ -64,7 +64,9 @@ def schema(
 
 def explain(
     profile: ProfileArg,
-    key: Annotated[str | None, typer.Argument(help="A key path such as workspaces or tiers.gpu.max_nodes.")] = None,
+    key: Annotated[
+        str | None, typer.Argument(help="A key path such as workspaces or tiers.gpu.max_nodes.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
 ) -> None:
     """Show final values after inheritance, each with the file:line it came from."""
@@ -85,14 +87,22 @@ _NAME = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 
 def init(
     name: Annotated[str, typer.Argument(help="Team name (DNS-1123 label).")],
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write. Default: NAME.yaml.")] = None,
-    extends: Annotated[str | None, typer.Option(help="Org profile to extend, relative to the new file.")] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="File to write. Default: NAME.yaml.")
+    ] = None,
+    extends: Annotated[
+        str | None, typer.Option(help="Org profile to extend, relative to the new file.")
+    ] = None,
     provider: Annotated[str, typer.Option(help="aws or kubernetes.")] = "aws",
     region: Annotated[str, typer.Option(help="AWS region (provider aws).")] = "eu-west-1",
-    context: Annotated[str, typer.Option(help="kubeconfig context (provider kubernetes).")] = "default",
+    context: Annotated[
+        str, typer.Option(help="kubeconfig context (provider kubernetes).")
+    ] = "default",
     kubernetes_version: Annotated[str, typer.Option(help="Kubernetes version.")] = "1.33",
     python: Annotated[str, typer.Option(help="Python version of the team image.")] = "3.12",
-    instance_type: Annotated[str, typer.Option(help="Instance type of the starter tier.")] = "m7i.large",
+    instance_type: Annotated[
+        str, typer.Option(help="Instance type of the starter tier.")
+    ] = "m7i.large",
     owner: Annotated[list[str] | None, typer.Option(help="Owner e-mail; repeat for more.")] = None,
     budget: Annotated[int | None, typer.Option(help="Monthly budget in USD.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,
@@ -109,9 +119,17 @@ def init(
     path = output or Path(f"{name}.yaml")
     text = render(
         "team.yaml.j2",
-        name=name, filename=path.name, extends=extends, provider=provider, region=region,
-        context=context, kubernetes_version=kubernetes_version, python=python,
-        instance_type=instance_type, owners=owner or [], budget=budget,
+        name=name,
+        filename=path.name,
+        extends=extends,
+        provider=provider,
+        region=region,
+        context=context,
+        kubernetes_version=kubernetes_version,
+        python=python,
+        instance_type=instance_type,
+        owners=owner or [],
+        budget=budget,
     )
     writer = Writer(path.parent if path.parent != Path() else Path.cwd(), force=force)
     written = writer.write(path.name, text)

@@ -17,7 +17,7 @@ def environment() -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
-        autoescape=False,  # noqa: S701 - renders YAML, Dockerfiles and JSON, never HTML
+        autoescape=False,
     )
     env.filters["tojson"] = lambda value, indent=None: json.dumps(value, indent=indent)
     env.filters["yaml_str"] = lambda value: json.dumps(str(value))  # a JSON string is valid YAML

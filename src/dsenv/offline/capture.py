@@ -43,11 +43,15 @@ def capture_spec(spec: EnvironmentSpec) -> ResourceGraph:
     return capture(lambda: program(spec), stack=spec.stack_name, region=region)
 
 
-def capture(program: Callable[[], None], *, stack: str, project: str = PROJECT, region: str = "us-east-1") -> ResourceGraph:
+def capture(
+    program: Callable[[], None], *, stack: str, project: str = PROJECT, region: str = "us-east-1"
+) -> ResourceGraph:
     """Run `program` under mocks and return what it registered (sorted by URN)."""
     monitor = _CaptureMonitor(RealisticMocks(region))
     pulumi.runtime.settings.ROOT.set(None)  # a fresh root stack per capture: no leftover exports
-    pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    pulumi_mocks.set_mocks(
+        monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor
+    )
     settings = pulumi.runtime.settings.SETTINGS
     settings.rpc_manager.clear()
     settings.outputs.clear()
@@ -55,7 +59,9 @@ def capture(program: Callable[[], None], *, stack: str, project: str = PROJECT, 
         _sync_await(run_pulumi_func(program))
         outputs = _sync_await(_stack_outputs())
     except Exception as exc:
-        raise OperationalError(f"the program failed under the mock runtime: {type(exc).__name__}: {exc}") from exc
+        raise OperationalError(
+            f"the program failed under the mock runtime: {type(exc).__name__}: {exc}"
+        ) from exc
     graph = monitor.graph(project, stack)
     graph.outputs = outputs
     return graph
@@ -80,7 +86,9 @@ class RealisticMocks(pulumi.runtime.Mocks):
     def __init__(self, region: str) -> None:
         self.region = region
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         token = args.typ
         short = hashlib.sha256(f"{token}::{args.name}".encode()).hexdigest()[:8]
         state = dict(args.inputs)
@@ -88,7 +96,9 @@ class RealisticMocks(pulumi.runtime.Mocks):
         resource_id = f"{args.name}-{short}"
         if token.startswith("aws:"):
             service = token.split(":")[1].split("/")[0]
-            state.setdefault("arn", f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{args.name}/{resource_id}")
+            state.setdefault(
+                "arn", f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{args.name}/{resource_id}"
+            )
             resource_id = _aws_id(token, args.name, short, state)
             state.update(_aws_outputs(token, name, resource_id, self.region, state))
         elif token.startswith("kubernetes:"):
@@ -98,26 +108,41 @@ class RealisticMocks(pulumi.runtime.Mocks):
             resource_id = f"{ns}/{obj_name}" if ns else str(obj_name)
         return resource_id, state
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         token = args.token
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/dsenv", "userId": "AIDADSENV", "id": ACCOUNT_ID}, None
+            return {
+                "accountId": ACCOUNT_ID,
+                "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/dsenv",
+                "userId": "AIDADSENV",
+                "id": ACCOUNT_ID,
+            }, None
         if token in ("aws:index/getRegion:getRegion",):
             return {"name": self.region, "region": self.region, "id": self.region}, None
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{z}" for z in "abc"]
-            return {"names": names, "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)], "id": self.region}, None
+            return {
+                "names": names,
+                "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)],
+                "id": self.region,
+            }, None
         return dict(args.args), None
 
 
 def _aws_id(token: str, logical: str, short: str, state: dict[str, Any]) -> str:
     prefixes = {
-        "aws:ec2/vpc:Vpc": "vpc-", "aws:ec2/subnet:Subnet": "subnet-",
-        "aws:ec2/securityGroup:SecurityGroup": "sg-", "aws:ec2/internetGateway:InternetGateway": "igw-",
-        "aws:ec2/natGateway:NatGateway": "nat-", "aws:ec2/eip:Eip": "eipalloc-",
-        "aws:ec2/routeTable:RouteTable": "rtb-", "aws:kms/key:Key": "",
+        "aws:ec2/vpc:Vpc": "vpc-",
+        "aws:ec2/subnet:Subnet": "subnet-",
+        "aws:ec2/securityGroup:SecurityGroup": "sg-",
+        "aws:ec2/internetGateway:InternetGateway": "igw-",
+        "aws:ec2/natGateway:NatGateway": "nat-",
+        "aws:ec2/eip:Eip": "eipalloc-",
+        "aws:ec2/routeTable:RouteTable": "rtb-",
+        "aws:kms/key:Key": "",
     }
     if token in prefixes:
         return prefixes[token] + hashlib.sha256(logical.encode()).hexdigest()[:17]
@@ -126,7 +151,9 @@ def _aws_id(token: str, logical: str, short: str, state: dict[str, Any]) -> str:
     return str(state.get("name") or f"{logical}-{short}")
 
 
-def _aws_outputs(token: str, name: str, resource_id: str, region: str, state: dict[str, Any]) -> dict[str, Any]:
+def _aws_outputs(
+    token: str, name: str, resource_id: str, region: str, state: dict[str, Any]
+) -> dict[str, Any]:
     if token == "aws:eks/cluster:Cluster":
         issuer = f"https://oidc.eks.{region}.amazonaws.com/id/{hashlib.sha256(name.encode()).hexdigest()[:32].upper()}"
         return {
@@ -134,7 +161,10 @@ def _aws_outputs(token: str, name: str, resource_id: str, region: str, state: di
             "certificateAuthority": {"data": "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCg=="},
             "identities": [{"oidcs": [{"issuer": issuer}]}],
             "arn": f"arn:aws:eks:{region}:{ACCOUNT_ID}:cluster/{name}",
-            "vpcConfig": {**state.get("vpcConfig", {}), "clusterSecurityGroupId": "sg-0c1a2b3c4d5e6f708"},
+            "vpcConfig": {
+                **state.get("vpcConfig", {}),
+                "clusterSecurityGroupId": "sg-0c1a2b3c4d5e6f708",
+            },
         }
     if token == "aws:iam/role:Role":
         return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "name": name}
@@ -144,19 +174,31 @@ def _aws_outputs(token: str, name: str, resource_id: str, region: str, state: di
         url = str(state.get("url", "")).removeprefix("https://")
         return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:oidc-provider/{url}"}
     if token == "aws:ecr/repository:Repository":
-        return {"repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{name}",
-                "arn": f"arn:aws:ecr:{region}:{ACCOUNT_ID}:repository/{name}"}
+        return {
+            "repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{name}",
+            "arn": f"arn:aws:ecr:{region}:{ACCOUNT_ID}:repository/{name}",
+        }
     if token.startswith("aws:s3/bucket"):
-        return {"bucket": resource_id, "arn": f"arn:aws:s3:::{resource_id}",
-                "bucketRegionalDomainName": f"{resource_id}.s3.{region}.amazonaws.com"}
+        return {
+            "bucket": resource_id,
+            "arn": f"arn:aws:s3:::{resource_id}",
+            "bucketRegionalDomainName": f"{resource_id}.s3.{region}.amazonaws.com",
+        }
     if token == "aws:kms/key:Key":
         return {"arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{resource_id}", "keyId": resource_id}
     if token == "aws:msk/cluster:Cluster":
-        brokers = ",".join(f"b-{i}.{name}.abc123.c2.kafka.{region}.amazonaws.com:9098" for i in (1, 2, 3))
-        return {"bootstrapBrokersSaslIam": brokers, "arn": f"arn:aws:kafka:{region}:{ACCOUNT_ID}:cluster/{name}/abc123"}
+        brokers = ",".join(
+            f"b-{i}.{name}.abc123.c2.kafka.{region}.amazonaws.com:9098" for i in (1, 2, 3)
+        )
+        return {
+            "bootstrapBrokersSaslIam": brokers,
+            "arn": f"arn:aws:kafka:{region}:{ACCOUNT_ID}:cluster/{name}/abc123",
+        }
     if token == "aws:msk/serverlessCluster:ServerlessCluster":
-        return {"arn": f"arn:aws:kafka:{region}:{ACCOUNT_ID}:cluster/{name}/abc123",
-                "bootstrapBrokersSaslIam": f"boot-{name}.c2.kafka-serverless.{region}.amazonaws.com:9098"}
+        return {
+            "arn": f"arn:aws:kafka:{region}:{ACCOUNT_ID}:cluster/{name}/abc123",
+            "bootstrapBrokersSaslIam": f"boot-{name}.c2.kafka-serverless.{region}.amazonaws.com:9098",
+        }
     if token == "aws:emrserverless/application:Application":
         return {"arn": f"arn:aws:emr-serverless:{region}:{ACCOUNT_ID}:/applications/{resource_id}"}
     return {}
@@ -177,7 +219,7 @@ class _CaptureMonitor(pulumi_mocks.MockMonitor):
         return f"urn:pulumi:{pulumi.get_stack()}::{pulumi.get_project()}::{type_}::{name}"
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - the monitor's RPC name
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = response.urn
         else:

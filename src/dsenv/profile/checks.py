@@ -56,7 +56,10 @@ def _references(team: Team) -> Iterator[Finding]:
         for i, user in enumerate(team.kafka.users):
             for j, topic in enumerate(user.topics):
                 if topic not in topics:
-                    yield ("kafka", "users", i, "topics", j), f"topic {topic!r} is not declared in kafka.topics"
+                    yield (
+                        ("kafka", "users", i, "topics", j),
+                        f"topic {topic!r} is not declared in kafka.topics",
+                    )
     if "rstudio" in team.tools and team.languages.r is None:
         yield ("tools",), "rstudio needs languages.r"
 
@@ -75,13 +78,22 @@ def _engines(team: Team) -> Iterator[Finding]:
         yield ("target", "provider"), "target aws needs target.region"
     if target.provider == "kubernetes":
         if not target.context:
-            yield ("target", "provider"), "target kubernetes needs target.context (a kubeconfig context)"
+            yield (
+                ("target", "provider"),
+                "target kubernetes needs target.context (a kubeconfig context)",
+            )
         if target.public_access_cidrs:
             yield ("target", "public_access_cidrs"), "only target aws creates a cluster endpoint"
     if team.spark and team.spark.engine != "operator" and target.provider != "aws":
-        yield ("spark", "engine"), f"engine {team.spark.engine} needs target aws; use engine operator"
+        yield (
+            ("spark", "engine"),
+            f"engine {team.spark.engine} needs target aws; use engine operator",
+        )
     if team.kafka and team.kafka.engine != "strimzi" and target.provider != "aws":
-        yield ("kafka", "engine"), f"engine {team.kafka.engine} needs target aws; use engine strimzi"
+        yield (
+            ("kafka", "engine"),
+            f"engine {team.kafka.engine} needs target aws; use engine strimzi",
+        )
     if team.kafka and team.kafka.engine == "msk" and team.kafka.brokers % 2:
         yield ("kafka", "brokers"), "MSK over two zones needs an even number of brokers"
 
@@ -89,18 +101,27 @@ def _engines(team: Team) -> Iterator[Finding]:
 def _bounds(team: Team) -> Iterator[Finding]:
     for name, tier in team.tiers.items():
         if tier.min_nodes > tier.max_nodes:
-            yield ("tiers", name, "min_nodes"), f"min_nodes {tier.min_nodes} is more than max_nodes {tier.max_nodes}"
+            yield (
+                ("tiers", name, "min_nodes"),
+                f"min_nodes {tier.min_nodes} is more than max_nodes {tier.max_nodes}",
+            )
     if team.ci_runners and team.ci_runners.min_runners > team.ci_runners.max_runners:
         yield ("ci_runners", "min_runners"), "min_runners is more than max_runners"
     if team.serving:
         for i, m in enumerate(team.serving.models):
             if m.min_replicas > m.max_replicas:
-                yield ("serving", "models", i, "min_replicas"), "min_replicas is more than max_replicas"
+                yield (
+                    ("serving", "models", i, "min_replicas"),
+                    "min_replicas is more than max_replicas",
+                )
     if team.kafka:
         for i, topic in enumerate(team.kafka.topics):
             if topic.replicas and topic.replicas > team.kafka.brokers:
-                yield ("kafka", "topics", i, "replicas"), (
-                    f"{topic.replicas} replicas need at least as many brokers (have {team.kafka.brokers})"
+                yield (
+                    ("kafka", "topics", i, "replicas"),
+                    (
+                        f"{topic.replicas} replicas need at least as many brokers (have {team.kafka.brokers})"
+                    ),
                 )
 
 
@@ -111,25 +132,40 @@ def _constraints(team: Team, limit: OrgLimits) -> Iterator[Finding]:
         for name, tier in team.tiers.items():
             for i, itype in enumerate(tier.instance_types):
                 if not any(fnmatch.fnmatchcase(itype, p) for p in c.allowed_instance_types):
-                    yield ("tiers", name, "instance_types", i), (
-                        f"instance type {itype} is not allowed; allowed: "
-                        f"{', '.join(c.allowed_instance_types)} {by}"
+                    yield (
+                        ("tiers", name, "instance_types", i),
+                        (
+                            f"instance type {itype} is not allowed; allowed: "
+                            f"{', '.join(c.allowed_instance_types)} {by}"
+                        ),
                     )
     if c.max_gpus_per_team is not None:
         total = sum(t.gpus * t.max_nodes for t in team.tiers.values())
         if total > c.max_gpus_per_team:
-            worst = max((n for n, t in team.tiers.items() if t.gpus), key=lambda n: team.tiers[n].gpus * team.tiers[n].max_nodes)
-            yield ("tiers", worst, "max_nodes"), (
-                f"the team can reach {total} GPUs (gpus x max_nodes over all tiers); "
-                f"at most {c.max_gpus_per_team} are allowed {by}"
+            worst = max(
+                (n for n, t in team.tiers.items() if t.gpus),
+                key=lambda n: team.tiers[n].gpus * team.tiers[n].max_nodes,
+            )
+            yield (
+                ("tiers", worst, "max_nodes"),
+                (
+                    f"the team can reach {total} GPUs (gpus x max_nodes over all tiers); "
+                    f"at most {c.max_gpus_per_team} are allowed {by}"
+                ),
             )
     for tag in c.required_tags:
         if tag not in team.tags:
             yield ("tags",) if team.tags else ("name",), f"required tag {tag!r} is missing {by}"
     if c.max_monthly_usd is not None:
         if team.budget is None:
-            yield ("name",), f"a budget is required (at most {c.max_monthly_usd:g} USD a month) {by}"
+            yield (
+                ("name",),
+                f"a budget is required (at most {c.max_monthly_usd:g} USD a month) {by}",
+            )
         elif team.budget.monthly_usd > c.max_monthly_usd:
-            yield ("budget", "monthly_usd"), (
-                f"budget {team.budget.monthly_usd:g} USD is over the cap of {c.max_monthly_usd:g} USD {by}"
+            yield (
+                ("budget", "monthly_usd"),
+                (
+                    f"budget {team.budget.monthly_usd:g} USD is over the cap of {c.max_monthly_usd:g} USD {by}"
+                ),
             )

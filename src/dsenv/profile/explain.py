@@ -30,7 +30,9 @@ def explain(loaded: LoadedProfile, key: str | None = None) -> list[Explained]:
     selected = [r for r in rows if r.key == key or r.key.startswith((f"{key}.", f"{key}["))]
     if not selected:
         tops = sorted({r.key.split(".")[0].split("[")[0] for r in rows})
-        raise UsageError(f"{key!r} is not a key of {loaded.path}; top-level keys: {', '.join(tops)}")
+        raise UsageError(
+            f"{key!r} is not a key of {loaded.path}; top-level keys: {', '.join(tops)}"
+        )
     return selected
 
 

@@ -73,7 +73,8 @@ def load_profile(path: str | os.PathLike[str]) -> LoadedProfile:
 
     limits = tuple(_limits(resolved.org_docs, problems))
     if problems:
-        raise ProfileError(problems)
+        # an inherited value is checked with the org and again in the merged team: say it once
+        raise ProfileError(list(dict.fromkeys(problems)))
     assert isinstance(model, Team | Org)
     if isinstance(model, Team):
         problems.extend(check_team(model, limits, Locator(tree)))
@@ -87,7 +88,9 @@ def load_team(path: str | os.PathLike[str]) -> LoadedProfile:
     if loaded.kind != "Team":
         kind_node = loaded.tree.get("kind")
         pos = kind_node.pos if kind_node else Position(loaded.path, 1, 1)
-        raise ProfileError([Problem(pos, "this is an Org profile; this command needs a Team profile", "kind")])
+        raise ProfileError(
+            [Problem(pos, "this is an Org profile; this command needs a Team profile", "kind")]
+        )
     return loaded
 
 
@@ -117,7 +120,9 @@ def _resolve(path: Path, display: str, stack: list[Path]) -> _Resolved:
         return _Resolved("Team", root, None, [], [display])
 
     if not isinstance(extends.value, str) or not extends.value:
-        raise ProfileError([Problem(extends.pos, "extends must be a path to a profile file", "extends")])
+        raise ProfileError(
+            [Problem(extends.pos, "extends must be a path to a profile file", "extends")]
+        )
     target = (path.parent / extends.value).resolve()
     target_display = os.path.normpath(os.path.join(os.path.dirname(display), extends.value))
     chain = [*stack, path.resolve()]
@@ -125,26 +130,38 @@ def _resolve(path: Path, display: str, stack: list[Path]) -> _Resolved:
         names = " -> ".join([*(os.path.basename(p) for p in chain), os.path.basename(target)])
         raise ProfileError([Problem(extends.pos, f"extends cycle: {names}", "extends")])
     if not target.is_file():
-        raise ProfileError([Problem(extends.pos, f"extends names {target_display}, which does not exist", "extends")])
+        raise ProfileError(
+            [
+                Problem(
+                    extends.pos, f"extends names {target_display}, which does not exist", "extends"
+                )
+            ]
+        )
     parent = _resolve(target, target_display, chain)
     files = [display, *parent.files]
 
     if kind == "Org":
         if parent.kind != "Org":
-            raise ProfileError([Problem(extends.pos, "an Org may only extend another Org", "extends")])
+            raise ProfileError(
+                [Problem(extends.pos, "an Org may only extend another Org", "extends")]
+            )
         own = deep_merge(_strip(parent.own), root)
         return _Resolved("Org", own, None, [*parent.org_docs, (display, root)], files)
     if parent.kind == "Org":
         return _Resolved("Team", root, parent.own, parent.org_docs, files)
-    return _Resolved("Team", deep_merge(_strip(parent.own), root), parent.org, parent.org_docs, files)
+    return _Resolved(
+        "Team", deep_merge(_strip(parent.own), root), parent.org, parent.org_docs, files
+    )
 
 
 def _kind(root: Node, display: str) -> str:
     node = root.get("kind")
     if node is None:
-        raise ProfileError([Problem(Position(display, 1, 1), "missing required key 'kind' (Org or Team)", "kind")])
+        raise ProfileError([Problem(root.pos, "missing required key 'kind' (Org or Team)", "kind")])
     if node.value not in ("Org", "Team"):
-        raise ProfileError([Problem(node.pos, f"kind must be Org or Team, not {node.value!r}", "kind")])
+        raise ProfileError(
+            [Problem(node.pos, f"kind must be Org or Team, not {node.value!r}", "kind")]
+        )
     return str(node.value)
 
 

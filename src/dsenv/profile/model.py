@@ -110,7 +110,7 @@ class WorkspaceSettings(Strict):
 
 
 class Language(Strict):
-    version: Version = Field(description="Language version, quoted, such as \"3.12\".")
+    version: Version = Field(description='Language version, quoted, such as "3.12".')
     packages: list[StrictStr] = Field(
         default_factory=list, description="Packages installed into the team image."
     )
@@ -153,13 +153,15 @@ class Spark(Strict):
     driver_tier: Name = Field(description="Tier Spark drivers run on.")
     executor_tier: Name = Field(description="Tier Spark executors run on.")
     max_executors: PositiveInt = Field(default=10, description="Upper bound of dynamic allocation.")
-    version: Version = Field(default="3.5.5", description="Spark version of the team's applications.")
+    version: Version = Field(
+        default="3.5.5", description="Spark version of the team's applications."
+    )
 
 
 class Topic(Strict):
-    name: Annotated[StrictStr, Field(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", max_length=200)] = (
-        Field(description="Topic name: lower-case letters, digits, '.' and '-'.")
-    )
+    name: Annotated[
+        StrictStr, Field(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", max_length=200)
+    ] = Field(description="Topic name: lower-case letters, digits, '.' and '-'.")
     partitions: PositiveInt = Field(default=3, description="Partition count.")
     replicas: PositiveInt | None = Field(
         default=None, description="Replication factor. Unset: min(3, brokers)."
@@ -217,13 +219,15 @@ class CiRunners(Strict):
 
 class Model(Strict):
     name: Name = Field(description="InferenceService name.")
-    framework: Literal["sklearn", "xgboost", "lightgbm", "pytorch", "tensorflow", "onnx", "huggingface", "mlflow"] = (
-        Field(description="Model format KServe serves.")
-    )
+    framework: Literal[
+        "sklearn", "xgboost", "lightgbm", "pytorch", "tensorflow", "onnx", "huggingface", "mlflow"
+    ] = Field(description="Model format KServe serves.")
     storage_uri: Annotated[StrictStr, Field(pattern=r"^(s3|gs|pvc|https?|hf)://\S+$")] = Field(
         description="Where the model artifact lives (s3://, gs://, pvc://, https://, hf://)."
     )
-    min_replicas: NonNegativeInt = Field(default=1, description="Fewest replicas (0 scales to zero).")
+    min_replicas: NonNegativeInt = Field(
+        default=1, description="Fewest replicas (0 scales to zero)."
+    )
     max_replicas: PositiveInt = Field(default=3, description="Most replicas.")
     tier: Name | None = Field(default=None, description="Tier to run on. Unset: serving.tier.")
 
@@ -235,12 +239,23 @@ class Serving(Strict):
 
 
 class Budget(Strict):
-    monthly_usd: Annotated[float, Field(gt=0)] = Field(description="The team's monthly budget in USD.")
+    monthly_usd: Annotated[float, Field(gt=0)] = Field(
+        description="The team's monthly budget in USD."
+    )
 
 
 DefaultsKey = Literal[
-    "owners", "languages", "tools", "tiers", "groups",
-    "workspaces", "spark", "kafka", "ci_runners", "serving", "budget",
+    "owners",
+    "languages",
+    "tools",
+    "tiers",
+    "groups",
+    "workspaces",
+    "spark",
+    "kafka",
+    "ci_runners",
+    "serving",
+    "budget",
 ]
 
 
@@ -254,7 +269,9 @@ class Org(Strict):
         default=None, description="Path to a parent org profile, relative to this file."
     )
     target: Target | None = Field(default=None, description="Default target for the org's teams.")
-    tags: dict[TagKey, StrictStr] = Field(default_factory=dict, description="Tags on every resource.")
+    tags: dict[TagKey, StrictStr] = Field(
+        default_factory=dict, description="Tags on every resource."
+    )
     constraints: Constraints = Field(
         default_factory=Constraints, description="Limits enforced on every team."
     )
@@ -277,15 +294,26 @@ class Team(Strict):
     )
     org: Name | None = Field(default=None, description="Org name; set by extends.")
     owners: list[StrictStr] = Field(default_factory=list, description="Owner e-mail addresses.")
-    target: Target = Field(description="Where the environment runs (usually inherited from the org).")
-    tags: dict[TagKey, StrictStr] = Field(default_factory=dict, description="Tags on every resource.")
-    languages: Languages = Field(default_factory=Languages, description="Languages in the team image.")
-    tools: list[Tool] = Field(default_factory=lambda: list[Tool](["jupyterlab"]), description="Tools in the image.")
+    target: Target = Field(
+        description="Where the environment runs (usually inherited from the org)."
+    )
+    tags: dict[TagKey, StrictStr] = Field(
+        default_factory=dict, description="Tags on every resource."
+    )
+    languages: Languages = Field(
+        default_factory=Languages, description="Languages in the team image."
+    )
+    tools: list[Tool] = Field(
+        default_factory=lambda: list[Tool](["jupyterlab"]), description="Tools in the image."
+    )
     tiers: dict[Name, Tier] = Field(min_length=1, description="Compute tiers by name.")
     groups: dict[Name, Group] = Field(
-        default_factory=dict, description="User groups and the tiers each may use. Empty: everyone may use every tier."
+        default_factory=dict,
+        description="User groups and the tiers each may use. Empty: everyone may use every tier.",
     )
-    workspaces: WorkspaceSettings | None = Field(default=None, description="Dev workspaces (JupyterHub).")
+    workspaces: WorkspaceSettings | None = Field(
+        default=None, description="Dev workspaces (JupyterHub)."
+    )
     spark: Spark | None = Field(default=None, description="Spark.")
     kafka: Kafka | None = Field(default=None, description="Kafka.")
     ci_runners: CiRunners | None = Field(default=None, description="Self-hosted CI runners.")

@@ -46,12 +46,17 @@ def dotted(path: KeyPath) -> str:
     return out
 
 
-def from_validation_error(exc: ValidationError, model: type[BaseModel], loc: Locator) -> list[Problem]:
+def from_validation_error(
+    exc: ValidationError, model: type[BaseModel], loc: Locator
+) -> list[Problem]:
     problems: list[Problem] = []
     seen: set[tuple[KeyPath, str]] = set()
     for err in exc.errors(include_url=False):
         path = tuple(p for p in err["loc"] if isinstance(p, str | int))
         kind = err["type"]
+        on_key = path[-1:] == ("[key]",)  # pydantic's marker for a bad mapping key
+        if on_key:
+            path = path[:-1]
         if kind == "extra_forbidden":
             key = str(path[-1])
             known = _fields_at(model, path[:-1])
@@ -63,21 +68,38 @@ def from_validation_error(exc: ValidationError, model: type[BaseModel], loc: Loc
                 message += f"; expected one of: {', '.join(sorted(known))}"
             problem = loc.problem(path, message, at_key=True)
         elif kind == "missing":
-            problem = Problem(loc.value_pos(path[:-1]), f"missing required key {path[-1]!r}", dotted(path))
+            problem = Problem(
+                loc.value_pos(path[:-1]), f"missing required key {path[-1]!r}", dotted(path)
+            )
         else:
-            message = str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            message = (
+                str(err["msg"]).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+            )
             if kind == "literal_error":
                 message = _literal_message(err, loc, path, message)
-            elif kind in ("model_type", "dict_type") and isinstance(err.get("input"), list | str | int | float | bool):
+            elif kind in ("model_type", "dict_type") and isinstance(
+                err.get("input"), list | str | int | float | bool
+            ):
                 message = f"expected a mapping of keys, got {_kind(err.get('input'))}"
             elif kind == "list_type":
                 message = f"expected a list, got {_kind(err.get('input'))}"
-            problem = loc.problem(path, message)
+            elif kind in _EXPECTED:
+                message = f"expected {_EXPECTED[kind]}, got {_kind(err.get('input'))}"
+            problem = loc.problem(path, message, at_key=on_key)
         marker = (path, problem.message)
         if marker not in seen:
             seen.add(marker)
             problems.append(problem)
     return problems
+
+
+#: Type errors whose pydantic message does not say what was written instead.
+_EXPECTED = {
+    "bool_type": "true or false",
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "string_type": "a string",
+}
 
 
 def _kind(value: Any) -> str:

@@ -41,12 +41,12 @@ def parse_millicpu(value: str | int | float) -> int:
     if isinstance(value, int | float):
         if value <= 0:
             raise ValueError("a CPU count must be greater than zero")
-        return int(round(value * 1000))
+        return round(value * 1000)
     m = _CPU_RE.match(value)
     if not m:
         raise ValueError(f"{value!r} is not a CPU quantity; write a number such as 2, 0.5 or 500m")
     number, milli = m.groups()
-    result = int(float(number)) if milli else int(round(float(number) * 1000))
+    result = int(float(number)) if milli else round(float(number) * 1000)
     if result <= 0:
         raise ValueError("a CPU count must be greater than zero")
     return result
@@ -122,7 +122,7 @@ def _check_version(value: object) -> str:
         )
     text = _string(value, 'a quoted version such as "1.33"')
     if not _VERSION_RE.match(text):
-        raise ValueError(f"{text!r} is not a version; write it like \"1.33\" or \"3.12\"")
+        raise ValueError(f'{text!r} is not a version; write it like "1.33" or "3.12"')
     return text
 
 
@@ -141,41 +141,58 @@ Quantity = Annotated[
     str,
     *_scalar(
         _check_quantity,
-        {"type": "string", "pattern": _QUANTITY_RE.pattern,
-         "description": "A Kubernetes storage quantity such as 512Mi, 8Gi or 1Ti."},
+        {
+            "type": "string",
+            "pattern": _QUANTITY_RE.pattern,
+            "description": "A Kubernetes storage quantity such as 512Mi, 8Gi or 1Ti.",
+        },
     ),
 ]
 CpuQuantity = Annotated[
     str | int | float,
     *_scalar(
         _check_cpu,
-        {"anyOf": [{"type": "number", "exclusiveMinimum": 0},
-                   {"type": "string", "pattern": _CPU_RE.pattern}],
-         "description": "CPU cores: a number such as 2 or 0.5, or millicores such as 500m."},
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0},
+                {"type": "string", "pattern": _CPU_RE.pattern},
+            ],
+            "description": "CPU cores: a number such as 2 or 0.5, or millicores such as 500m.",
+        },
     ),
 ]
 Duration = Annotated[
     str,
     *_scalar(
         _check_duration,
-        {"type": "string", "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
-         "description": "A duration: 90s, 30m, 1h, 7d, or combined as 1h30m."},
+        {
+            "type": "string",
+            "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
+            "description": "A duration: 90s, 30m, 1h, 7d, or combined as 1h30m.",
+        },
     ),
 ]
 Name = Annotated[
     str,
     *_scalar(
         _check_dns_label,
-        {"type": "string", "pattern": _DNS_LABEL_RE.pattern, "maxLength": 63,
-         "description": "A DNS-1123 label: lower-case letters, digits and '-', at most 63."},
+        {
+            "type": "string",
+            "pattern": _DNS_LABEL_RE.pattern,
+            "maxLength": 63,
+            "description": "A DNS-1123 label: lower-case letters, digits and '-', at most 63.",
+        },
     ),
 ]
 Version = Annotated[
     str,
     *_scalar(
         _check_version,
-        {"type": "string", "pattern": _VERSION_RE.pattern,
-         "description": 'A version, always quoted: "1.33", "3.12".'},
+        {
+            "type": "string",
+            "pattern": _VERSION_RE.pattern,
+            "description": 'A version, always quoted: "1.33", "3.12".',
+        },
     ),
 ]
 TagKey = Annotated[

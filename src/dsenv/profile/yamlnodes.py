@@ -67,7 +67,12 @@ def read_file(path: Path, display: str) -> Node:
     try:
         size = path.stat().st_size
         if size > MAX_BYTES:
-            _fail(display, 1, 1, f"file is {size} bytes; profiles are limited to {MAX_BYTES} bytes (1 MiB)")
+            _fail(
+                display,
+                1,
+                1,
+                f"file is {size} bytes; profiles are limited to {MAX_BYTES} bytes (1 MiB)",
+            )
         data = path.read_bytes()
     except FileNotFoundError:
         _fail(display, 1, 1, "no such file")
@@ -87,7 +92,12 @@ def parse_bytes(data: bytes, display: str) -> Node:
         before = data[: exc.start]
         line = before.count(b"\n") + 1
         col = exc.start - (before.rfind(b"\n") + 1) + 1
-        _fail(display, line, col, f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded; save the file as UTF-8")
+        _fail(
+            display,
+            line,
+            col,
+            f"not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded; save the file as UTF-8",
+        )
     return parse_text(text.removeprefix("\ufeff"), display)
 
 
@@ -96,24 +106,40 @@ def parse_text(text: str, display: str) -> Node:
         if ch in "\x00\ufffe\uffff" or ("\x01" <= ch <= "\x08"):
             line = text.count("\n", 0, i) + 1
             col = i - (text.rfind("\n", 0, i) + 1) + 1
-            _fail(display, line, col, f"control character U+{ord(ch):04X} is not allowed in a profile")
+            _fail(
+                display, line, col, f"control character U+{ord(ch):04X} is not allowed in a profile"
+            )
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = True  # dsenv reports duplicates itself, naming both lines
     try:
         for event in yaml.parse(text):
             if isinstance(event, AliasEvent):
                 m = event.start_mark
-                _fail(display, m.line + 1, m.column + 1, f"alias *{event.anchor} is not allowed: write the value out (profiles refuse anchors and aliases)")
+                _fail(
+                    display,
+                    m.line + 1,
+                    m.column + 1,
+                    f"alias *{event.anchor} is not allowed: write the value out (profiles refuse anchors and aliases)",
+                )
             if isinstance(event, NodeEvent) and event.anchor:
                 m = event.start_mark
-                _fail(display, m.line + 1, m.column + 1, f"anchor &{event.anchor} is not allowed: profiles refuse anchors and aliases")
+                _fail(
+                    display,
+                    m.line + 1,
+                    m.column + 1,
+                    f"anchor &{event.anchor} is not allowed: profiles refuse anchors and aliases",
+                )
         documents = list(yaml.compose_all(text))
     except ProfileError:
         raise
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
+        if exc.context_mark is not None and "end of stream" in what.replace("<stream end>", "end of stream"):
+            # a bracket or quote never closed: the useful place is where it was opened
+            mark = exc.context_mark
+            what += " (it is never closed before the end of the file)"
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
         _fail(display, line, col, f"YAML syntax error: {what}")
     except RecursionError:
         _fail(display, 1, 1, f"document is nested too deeply (more than {MAX_DEPTH} levels)")
@@ -126,13 +152,23 @@ def parse_text(text: str, display: str) -> Node:
         _fail(display, 1, 1, "the file is empty; a profile starts with apiVersion: dsenv/v1")
     if len(documents) > 1:
         m = documents[1].start_mark
-        _fail(display, m.line + 1, m.column + 1, "only one document per profile file; remove the second '---' document")
+        _fail(
+            display,
+            m.line + 1,
+            m.column + 1,
+            "only one document per profile file; remove the second '---' document",
+        )
     problems: list[Problem] = []
     root = _build(documents[0], display, problems, depth=0)
     if problems:
         raise ProfileError(problems)
     if not isinstance(root.value, dict):
-        _fail(display, root.pos.line, root.pos.col, "a profile must be a mapping of keys such as apiVersion, kind and name")
+        _fail(
+            display,
+            root.pos.line,
+            root.pos.col,
+            "a profile must be a mapping of keys such as apiVersion, kind and name",
+        )
     return root
 
 
@@ -147,20 +183,36 @@ def _build(node: yn.Node, display: str, problems: list[Problem], depth: int) -> 
             problems.append(Problem(pos, f"tag {tag} is not allowed; profiles use plain YAML"))
         out: dict[str, Node] = {}
         for key_node, value_node in node.value:
-            key_pos = Position(display, key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            key_pos = Position(
+                display, key_node.start_mark.line + 1, key_node.start_mark.column + 1
+            )
             key_tag = str(getattr(key_node.tag, "value", key_node.tag) or "")
             if key_tag == _CORE + "merge":
-                problems.append(Problem(key_pos, "merge keys (<<) are not allowed; use extends: to inherit"))
+                problems.append(
+                    Problem(key_pos, "merge keys (<<) are not allowed; use extends: to inherit")
+                )
                 continue
             if not isinstance(key_node, yn.ScalarNode) or key_tag != _CORE + "str":
-                problems.append(Problem(key_pos, f"keys must be plain strings, not {key_node.value!r}"))
+                what = (
+                    "a list"
+                    if isinstance(key_node, yn.SequenceNode)
+                    else (
+                        "a mapping"
+                        if isinstance(key_node, yn.MappingNode)
+                        else repr(key_node.value)
+                    )
+                )
+                problems.append(Problem(key_pos, f"keys must be plain strings, not {what}"))
                 continue
             key = str(key_node.value)
             if key in out:
                 first = out[key].key_pos
                 problems.append(
-                    Problem(key_pos, f"duplicate key {key!r} on line {key_pos.line}: already set on line "
-                        f"{first.line if first else '?'}; a key may appear once")
+                    Problem(
+                        key_pos,
+                        f"duplicate key {key!r} on line {key_pos.line}: already set on line "
+                        f"{first.line if first else '?'}; a key may appear once",
+                    )
                 )
                 continue
             child = _build(value_node, display, problems, depth + 1)
@@ -182,7 +234,7 @@ def _build(node: yn.Node, display: str, problems: list[Problem], depth: int) -> 
 
 def _scalar(tag: str, raw: str) -> Any:
     kind = tag.removeprefix(_CORE) if tag.startswith(_CORE) else None
-    if kind == "str" or kind == "timestamp":
+    if kind in {"str", "timestamp"}:
         return raw  # YAML 1.2 core has no timestamps: a date stays the text it is
     if kind == "null":
         return None
@@ -201,7 +253,9 @@ def _scalar(tag: str, raw: str) -> Any:
         if math.isinf(number):
             raise ValueError(f"{raw} is too large a number")
         return number
-    raise ValueError(f"tag {tag} is not allowed; profiles use plain YAML (strings, numbers, booleans, lists, mappings)")
+    raise ValueError(
+        f"tag {tag} is not allowed; profiles use plain YAML (strings, numbers, booleans, lists, mappings)"
+    )
 
 
 def _fail(display: str, line: int, col: int, message: str) -> Any:

@@ -180,7 +180,9 @@ def _node_pool(prefix: str, name: str, tier: Tier, team: str) -> NodePoolSpec:
     )
 
 
-def _namespace(team: Team, labels: dict[str, str], pools: tuple[NodePoolSpec, ...]) -> NamespaceSpec:
+def _namespace(
+    team: Team, labels: dict[str, str], pools: tuple[NodePoolSpec, ...]
+) -> NamespaceSpec:
     # The quota admits every tier at full size: the hard cap the node groups can reach.
     cpu = sum(p.cpu_millis * p.max_size for p in pools)
     mem = sum(p.memory_bytes * p.max_size for p in pools)
@@ -251,7 +253,10 @@ def _aws(team: Team, prefix: str, repository: str) -> AwsSpec:
             public_access_cidrs=tuple(target.public_access_cidrs),
             log_types=CONTROL_PLANE_LOGS,
         ),
-        buckets=(BucketSpec("data", f"{prefix}-data"), BucketSpec("artifacts", f"{prefix}-artifacts")),
+        buckets=(
+            BucketSpec("data", f"{prefix}-data"),
+            BucketSpec("artifacts", f"{prefix}-artifacts"),
+        ),
         registry=RegistrySpec(repository),
     )
 

@@ -16,7 +16,9 @@ JUPYTERHUB = Chart("jupyterhub", "https://hub.jupyter.org/helm-chart/", "4.2.0")
 SPARK_OPERATOR = Chart("spark-operator", "https://kubeflow.github.io/spark-operator", "2.5.0")
 STRIMZI = Chart("strimzi-kafka-operator", "oci://quay.io/strimzi-helm", "0.49.0")
 ARC_CONTROLLER = Chart(
-    "gha-runner-scale-set-controller", "oci://ghcr.io/actions/actions-runner-controller-charts", "0.14.2"
+    "gha-runner-scale-set-controller",
+    "oci://ghcr.io/actions/actions-runner-controller-charts",
+    "0.14.2",
 )
 ARC_SCALE_SET = Chart(
     "gha-runner-scale-set", "oci://ghcr.io/actions/actions-runner-controller-charts", "0.14.2"
@@ -31,3 +33,16 @@ EMR_RELEASE = "emr-7.9.0"
 WORKSPACE_BASE_IMAGE = "quay.io/jupyter/minimal-notebook:2025-10-20"
 WORKSPACE_UID = 1000  # jovyan: the uid the hub and Pod Security `restricted` run workspaces as
 WORKSPACE_GID = 100
+
+#: The team image's build inputs beyond the base (`dsenv.image`).
+#: Package resolution only sees releases up to this instant, so a rebuild of the same
+#: profile resolves the same lock; it moves with WORKSPACE_BASE_IMAGE.
+PACKAGE_SNAPSHOT = "2025-10-20T00:00:00Z"
+UV_IMAGE = "ghcr.io/astral-sh/uv:0.9.5"  # the uv binary is copied from its image
+CODE_SERVER_VERSION = "4.105.1"
+JAVA_PACKAGE = "openjdk-17-jre-headless"  # the JVM pyspark needs; Spark 3.5 and 4 run on 17
+DEFAULT_PYTHON = "3.12"  # the team env's Python when the profile declares only R
+#: Jupyter server side of the team env: singleuser must match the hub's major version (chart 4.x).
+JUPYTER_SERVER_PACKAGES = ("jupyterlab>=4.4,<5", "jupyterhub>=5.3,<6", "ipykernel>=6.29")
+CODE_SERVER_PORT = 8080
+JUPYTER_PORT = 8888
