@@ -7,6 +7,8 @@ import ipaddress
 import json
 import math
 from dataclasses import replace
+from functools import cache
+from importlib import resources
 
 from dsenv import __version__
 from dsenv.profile.load import LoadedProfile
@@ -337,6 +339,12 @@ def _kafka(team: Team, ns: str) -> KafkaSpec:
     )
 
 
+@cache
+def _image_recipe() -> str:
+    recipe = resources.files("dsenv.templates").joinpath("image", "Dockerfile.j2").read_bytes()
+    return hashlib.sha256(recipe).hexdigest()
+
+
 def _image(team: Team, prefix: str) -> ImageSpec:
     langs = []
     if team.languages.python:
@@ -345,8 +353,21 @@ def _image(team: Team, prefix: str) -> ImageSpec:
     if team.languages.r:
         r = team.languages.r
         langs.append(LanguageSpec("r", r.version, tuple(r.packages)))
+    # The tag names what goes into the image: the profile's languages and tools, every pinned
+    # build input, and the recipe (the Dockerfile template) itself.
     content = {
-        "base": versions.WORKSPACE_BASE_IMAGE,
+        "recipe": _image_recipe(),
+        "pins": [
+            versions.WORKSPACE_BASE_IMAGE,
+            versions.PACKAGE_SNAPSHOT,
+            versions.UV_IMAGE,
+            versions.CODE_SERVER_VERSION,
+            versions.JAVA_PACKAGE,
+            versions.RSTUDIO_SERVER_VERSION,
+            versions.DEFAULT_PYTHON,
+            versions.DEFAULT_R,
+            list(versions.JUPYTER_SERVER_PACKAGES),
+        ],
         "languages": [[lang.name, lang.version, list(lang.packages)] for lang in langs],
         "tools": sorted(team.tools),
         "spark": team.spark.version if team.spark else None,

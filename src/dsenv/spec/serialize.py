@@ -35,9 +35,10 @@ def from_json(data: dict[str, Any]) -> EnvironmentSpec:
             hint="render the spec again with the dsenv version that reads it",
         )
     try:
-        return _decode(EnvironmentSpec, data["spec"])
+        spec: EnvironmentSpec = _decode(EnvironmentSpec, data["spec"])
     except (KeyError, TypeError, ValueError) as exc:
         raise UsageError(f"not a dsenv spec: {exc}") from exc
+    return spec
 
 
 def dumps(spec: EnvironmentSpec) -> str:

@@ -26,6 +26,8 @@ ARC_SCALE_SET = Chart(
 KSERVE_CRD = Chart("kserve-crd", "oci://ghcr.io/kserve/charts", "v0.16.0")
 KSERVE = Chart("kserve", "oci://ghcr.io/kserve/charts", "v0.16.0")
 CERT_MANAGER = Chart("cert-manager", "https://charts.jetstack.io", "v1.19.1")
+#: target aws: scales the tier node groups, from zero where the profile allows.
+CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.47.0")
 
 #: Versions of things that are not charts.
 KAFKA_METADATA_VERSION = "4.1-IV1"
@@ -33,6 +35,7 @@ EMR_RELEASE = "emr-7.9.0"
 WORKSPACE_BASE_IMAGE = "quay.io/jupyter/minimal-notebook:2025-10-20"
 WORKSPACE_UID = 1000  # jovyan: the uid the hub and Pod Security `restricted` run workspaces as
 WORKSPACE_GID = 100
+WORKSPACE_USER = "jovyan"  # the base image's user with WORKSPACE_UID
 
 #: The team image's build inputs beyond the base (`dsenv.image`).
 #: Package resolution only sees releases up to this instant, so a rebuild of the same
@@ -42,6 +45,8 @@ UV_IMAGE = "ghcr.io/astral-sh/uv:0.9.5"  # the uv binary is copied from its imag
 CODE_SERVER_VERSION = "4.105.1"
 JAVA_PACKAGE = "openjdk-17-jre-headless"  # the JVM pyspark needs; Spark 3.5 and 4 run on 17
 DEFAULT_PYTHON = "3.12"  # the team env's Python when the profile declares only R
+DEFAULT_R = "4.4"  # R for tool rstudio when the profile declares no R
+RSTUDIO_SERVER_VERSION = "2025.09.1-401"
 #: Jupyter server side of the team env: singleuser must match the hub's major version (chart 4.x).
 JUPYTER_SERVER_PACKAGES = ("jupyterlab>=4.4,<5", "jupyterhub>=5.3,<6", "ipykernel>=6.29")
 CODE_SERVER_PORT = 8080

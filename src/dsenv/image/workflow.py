@@ -1,0 +1,58 @@
+"""The GitHub Actions workflow that builds the team image and pushes it to the team's ECR
+repository whenever the profile (or an org profile it extends) changes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import PurePath
+
+from dsenv.spec.model import EnvironmentSpec
+from dsenv.templating import render
+
+#: The repository variable holding the ARN of the role the workflow assumes through OIDC.
+ROLE_VARIABLE = "DSENV_IMAGE_ROLE_ARN"
+
+
+def workflow_path(spec: EnvironmentSpec) -> str:
+    return f".github/workflows/dsenv-image-{spec.stack_name}.yml"
+
+
+def image_workflow(
+    spec: EnvironmentSpec,
+    profile_path: str | os.PathLike[str],
+    watch: Sequence[str | os.PathLike[str]] = (),
+    *,
+    branch: str = "main",
+) -> str:
+    """The workflow text. `profile_path` and `watch` (the profile's extends chain) are paths
+    relative to the repository root; the workflow runs when any of them changes."""
+    if spec.aws is None:
+        raise ValueError("the image workflow pushes to ECR: it needs a target with provider aws")
+    profile = PurePath(profile_path).as_posix()
+    paths = [profile, *(PurePath(p).as_posix() for p in watch), workflow_path(spec)]
+    return render(
+        "ci/github-image.yml.j2",
+        gh=lambda expression: f"${{{{ {expression} }}}}",
+        team=spec.team,
+        stack=spec.stack_name,
+        dsenv_version=spec.dsenv_version,
+        profile=profile,
+        paths=list(dict.fromkeys(paths)),
+        branch=branch,
+        repository=spec.aws.registry.name,
+        region=spec.aws.region,
+        role_variable=ROLE_VARIABLE,
+    )
+
+
+def image_workflow_files(
+    spec: EnvironmentSpec,
+    profile_path: str | os.PathLike[str],
+    watch: Sequence[str | os.PathLike[str]] = (),
+) -> list[tuple[str, str]]:
+    """(relative path, content) for `dsenv ci init`: the image workflow of an aws team,
+    nothing for a kubernetes target (it has no registry dsenv manages)."""
+    if spec.aws is None:
+        return []
+    return [(workflow_path(spec), image_workflow(spec, profile_path, watch))]
