@@ -1,0 +1,238 @@
+"""StrimziKafka: the Strimzi operator watching the team namespace, and a KRaft Kafka
+(`kafka.strimzi.io/v1`) with one dual-role node pool, the profile's topics and users."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from dsenv.stacks.components.namespace import (
+    helm_release,
+    manifest_resource,
+    namespace_manifest,
+    restricted_labels,
+)
+from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
+from pulumi_kubernetes.apiextensions import CustomResource
+
+from dsenv.spec.model import EnvironmentSpec, KafkaSpec, KafkaUserSpec
+
+API_VERSION = "kafka.strimzi.io/v1"
+STRIMZI_UID = 1001  # the uid of every Strimzi image
+TLS_PORT = 9093
+NODE_POOL = "dual-role"
+
+
+def _kafka(spec: EnvironmentSpec) -> KafkaSpec:
+    assert spec.kafka is not None and spec.kafka.engine == "strimzi", "Strimzi Kafka is not enabled"
+    return spec.kafka
+
+
+def _pod() -> dict[str, Any]:
+    return {"securityContext": restricted_pod_context(run_as_user=STRIMZI_UID, fs_group=STRIMZI_UID)}
+
+
+def _container() -> dict[str, Any]:
+    return {"securityContext": restricted_container_context(run_as_user=STRIMZI_UID)}
+
+
+def operator_values(spec: EnvironmentSpec) -> dict[str, Any]:
+    kafka = _kafka(spec)
+    return {
+        "watchNamespaces": [kafka.namespace],
+        "watchAnyNamespace": False,
+        # Strimzi's own switch: every operand it creates (including ones dsenv does not
+        # template) gets a `restricted` security context
+        "extraEnvs": [{"name": "STRIMZI_POD_SECURITY_PROVIDER_CLASS", "value": "restricted"}],
+        "podSecurityContext": restricted_pod_context(run_as_user=STRIMZI_UID),
+        "securityContext": restricted_container_context(run_as_user=STRIMZI_UID, read_only_root=True),
+    }
+
+
+def _meta(spec: EnvironmentSpec, name: str, *, cluster_label: bool = True, **extra: Any) -> dict[str, Any]:
+    kafka = _kafka(spec)
+    labels = dict(spec.labels)
+    if cluster_label:
+        labels["strimzi.io/cluster"] = kafka.cluster_name
+    return {"name": name, "namespace": kafka.namespace, "labels": labels, **extra}
+
+
+def kafka_resource(spec: EnvironmentSpec) -> dict[str, Any]:
+    kafka = _kafka(spec)
+    replication = min(3, kafka.brokers)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "Kafka",
+        "metadata": _meta(
+            spec,
+            kafka.cluster_name,
+            cluster_label=False,
+            annotations={"strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled"},
+        ),
+        "spec": {
+            "kafka": {
+                "version": kafka.kafka_version,
+                "metadataVersion": kafka.metadata_version,
+                "listeners": [
+                    {
+                        "name": "tls",
+                        "port": TLS_PORT,
+                        "type": "internal",
+                        "tls": True,
+                        "authentication": {"type": "scram-sha-512"},
+                    }
+                ],
+                "authorization": {"type": "simple"},
+                "config": {
+                    "min.insync.replicas": kafka.min_insync_replicas,
+                    "default.replication.factor": replication,
+                    "offsets.topic.replication.factor": replication,
+                    "transaction.state.log.replication.factor": replication,
+                    "transaction.state.log.min.isr": kafka.min_insync_replicas,
+                    "auto.create.topics.enable": False,
+                },
+                "template": {"pod": _pod(), "kafkaContainer": _container(), "initContainer": _container()},
+            },
+            "entityOperator": {
+                "topicOperator": {},
+                "userOperator": {},
+                "template": {
+                    "pod": _pod(),
+                    "topicOperatorContainer": _container(),
+                    "userOperatorContainer": _container(),
+                },
+            },
+        },
+    }
+
+
+def node_pool_resource(spec: EnvironmentSpec) -> dict[str, Any]:
+    kafka = _kafka(spec)
+    return {
+        "apiVersion": API_VERSION,
+        "kind": "KafkaNodePool",
+        "metadata": _meta(spec, NODE_POOL),
+        "spec": {
+            "replicas": kafka.brokers,
+            "roles": ["controller", "broker"],
+            "storage": {
+                "type": "jbod",
+                "volumes": [
+                    {
+                        "id": 0,
+                        "type": "persistent-claim",
+                        "size": kafka.storage,
+                        "deleteClaim": False,
+                        "kraftMetadata": "shared",
+                    }
+                ],
+            },
+            "template": {"pod": _pod(), "kafkaContainer": _container(), "initContainer": _container()},
+        },
+    }
+
+
+def topic_resources(spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": API_VERSION,
+            "kind": "KafkaTopic",
+            "metadata": _meta(spec, t.resource_name),
+            "spec": {
+                "topicName": t.name,
+                "partitions": t.partitions,
+                "replicas": t.replicas,
+                "config": {"retention.ms": t.retention_ms, "min.insync.replicas": min(t.replicas, _kafka(spec).min_insync_replicas)},
+            },
+        }
+        for t in _kafka(spec).topics
+    ]
+
+
+def user_acls(user: KafkaUserSpec) -> list[dict[str, Any]]:
+    """Produce and consume on the user's topics (all topics when it names none), and
+    consumer groups named after the user."""
+    topics = user.topics or ("*",)
+    acls: list[dict[str, Any]] = [
+        {
+            "resource": {"type": "topic", "name": topic, "patternType": "literal"},
+            "operations": ["Describe", "Read", "Write"],
+        }
+        for topic in topics
+    ]
+    acls.append(
+        {"resource": {"type": "group", "name": f"{user.name}-", "patternType": "prefix"}, "operations": ["Read"]}
+    )
+    return acls
+
+
+def user_resources(spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    return [
+        {
+            "apiVersion": API_VERSION,
+            "kind": "KafkaUser",
+            "metadata": _meta(spec, u.name),
+            "spec": {
+                "authentication": {"type": "scram-sha-512"},
+                "authorization": {"type": "simple", "acls": user_acls(u)},
+            },
+        }
+        for u in _kafka(spec).users
+    ]
+
+
+def bootstrap_address(spec: EnvironmentSpec) -> str:
+    kafka = _kafka(spec)
+    return f"{kafka.cluster_name}-kafka-bootstrap.{kafka.namespace}.svc:{TLS_PORT}"
+
+
+def _custom(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions) -> CustomResource:
+    return CustomResource(name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=obj["metadata"], spec=obj["spec"], opts=opts)
+
+
+@dataclass
+class StrimziKafkaArgs:
+    spec: EnvironmentSpec
+
+    @classmethod
+    def from_spec(cls, spec: EnvironmentSpec) -> StrimziKafkaArgs:
+        return cls(spec=spec)
+
+
+class StrimziKafka(pulumi.ComponentResource):
+    """The operator, the cluster and its node pool (both protected: they hold the data)."""
+
+    bootstrap_servers: pulumi.Output[str]
+    cluster_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: StrimziKafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsenv:kafka:StrimziKafka", name, None, opts)
+        spec = args.spec
+        kafka = _kafka(spec)
+        assert kafka.chart is not None
+        operator_ns = manifest_resource(
+            f"{name}-operator-namespace",
+            namespace_manifest(kafka.operator_namespace, restricted_labels(spec.labels)),
+            pulumi.ResourceOptions(parent=self),
+        )
+        operator = helm_release(
+            name,
+            kafka.chart,
+            namespace=kafka.operator_namespace,
+            values=operator_values(spec),
+            release_name=kafka.release,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns]),
+        )
+        # the CRDs come with the operator chart
+        after_crds = pulumi.ResourceOptions(parent=self, depends_on=[operator])
+        stateful = pulumi.ResourceOptions(parent=self, depends_on=[operator], protect=True)
+        _custom(f"{name}-node-pool", node_pool_resource(spec), stateful)
+        cluster = _custom(f"{name}-cluster", kafka_resource(spec), stateful)
+        for topic in topic_resources(spec):
+            _custom(f"{name}-topic-{topic['metadata']['name']}", topic, after_crds)
+        for user in user_resources(spec):
+            _custom(f"{name}-user-{user['metadata']['name']}", user, after_crds)
+        self.cluster_name = cluster.urn.apply(lambda _: kafka.cluster_name)
+        self.bootstrap_servers = self.cluster_name.apply(lambda _: bootstrap_address(spec))
+        self.register_outputs({"bootstrap_servers": self.bootstrap_servers, "cluster_name": self.cluster_name})

@@ -1,0 +1,292 @@
+"""TeamNamespace: the team's namespace, its quota and limits, and its network policy.
+
+Network policy, decided once for every capability:
+- `default-deny`: no ingress and no egress for any pod unless another policy allows it;
+- `allow-dns`: egress to the cluster DNS in kube-system (UDP/TCP 53);
+- `allow-same-namespace`: any pod to any pod of the team namespace, both ways. This carries
+  hub <-> proxy <-> user servers, Spark driver <-> executors (ephemeral block-manager ports)
+  and Kafka clients -> brokers (9093) and broker <-> controller (9090/9091) traffic;
+- `allow-from-operators`: ingress from the operator namespaces dsenv installs (the Strimzi
+  operator reaches the brokers' control port 9091; the Spark operator and KServe controller
+  reach the pods they manage);
+- `allow-hub-proxy-ingress` (workspaces only): the public proxy port 8000 from anywhere, the
+  one way in for users;
+- `allow-https-egress`: HTTPS (443) to any address except the cloud metadata endpoint, so
+  workspaces can install packages and every workload can reach object storage, the cloud
+  APIs (IRSA's STS exchange) and the Kubernetes API on managed clusters; plus 6443 to
+  private ranges for self-managed API servers. Plain HTTP and other ports stay closed.
+
+The CI runners' namespace gets the baseline only (deny, DNS, HTTPS egress): runners talk to
+GitHub and nothing inside the cluster.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from dsenv.spec.model import EnvironmentSpec, NamespaceSpec
+from dsenv.spec.versions import Chart
+
+METADATA_IP = "169.254.169.254/32"
+PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
+HUB_PROXY_PORT = 8000
+
+
+def namespace_manifest(name: str, labels: Mapping[str, str]) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(labels)}}
+
+
+def restricted_labels(labels: Mapping[str, str]) -> dict[str, str]:
+    """Object labels plus Pod Security `restricted` enforcement (for operator namespaces)."""
+    return {
+        **labels,
+        "pod-security.kubernetes.io/enforce": "restricted",
+        "pod-security.kubernetes.io/enforce-version": "latest",
+        "pod-security.kubernetes.io/warn": "restricted",
+        "pod-security.kubernetes.io/audit": "restricted",
+    }
+
+
+def quota_manifest(ns: NamespaceSpec, labels: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "ResourceQuota",
+        "metadata": {"name": "team-quota", "namespace": ns.name, "labels": dict(labels)},
+        "spec": {"hard": dict(ns.quota)},
+    }
+
+
+def limit_range_manifest(ns: NamespaceSpec, labels: Mapping[str, str]) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "LimitRange",
+        "metadata": {"name": "team-limits", "namespace": ns.name, "labels": dict(labels)},
+        "spec": {
+            "limits": [
+                {
+                    "type": "Container",
+                    "default": dict(ns.default_limit),
+                    "defaultRequest": dict(ns.default_request),
+                    "max": dict(ns.max_limit),
+                }
+            ]
+        },
+    }
+
+
+def _policy(name: str, namespace: str, labels: Mapping[str, str], spec: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace, "labels": dict(labels)},
+        "spec": spec,
+    }
+
+
+def _namespaces(names: Sequence[str]) -> dict[str, Any]:
+    return {
+        "namespaceSelector": {
+            "matchExpressions": [
+                {"key": "kubernetes.io/metadata.name", "operator": "In", "values": sorted(names)}
+            ]
+        }
+    }
+
+
+def operator_namespaces(spec: EnvironmentSpec) -> list[str]:
+    """The namespaces of the operators dsenv installs for this team."""
+    names = []
+    if spec.spark and spec.spark.engine == "operator":
+        names.append(spec.spark.operator_namespace)
+    if spec.kafka and spec.kafka.engine == "strimzi":
+        names.append(spec.kafka.operator_namespace)
+    if spec.serving:
+        names.append(spec.serving.operator_namespace)
+    return names
+
+
+def baseline_policies(namespace: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
+    """Default deny, DNS, and HTTPS egress: every namespace dsenv runs team workloads in."""
+    all_pods: dict[str, Any] = {}
+    return [
+        _policy("default-deny", namespace, labels, {"podSelector": all_pods, "policyTypes": ["Ingress", "Egress"]}),
+        _policy(
+            "allow-dns",
+            namespace,
+            labels,
+            {
+                "podSelector": all_pods,
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [_namespaces(["kube-system"])],
+                        "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
+                    }
+                ],
+            },
+        ),
+        _policy(
+            "allow-https-egress",
+            namespace,
+            labels,
+            {
+                "podSelector": all_pods,
+                "policyTypes": ["Egress"],
+                "egress": [
+                    {
+                        "to": [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [METADATA_IP]}}],
+                        "ports": [{"protocol": "TCP", "port": 443}],
+                    },
+                    {
+                        "to": [{"ipBlock": {"cidr": c}} for c in PRIVATE_RANGES],
+                        "ports": [{"protocol": "TCP", "port": 6443}],
+                    },
+                ],
+            },
+        ),
+    ]
+
+
+def network_policy_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    ns, labels = spec.namespace.name, spec.labels
+    all_pods: dict[str, Any] = {}
+    policies = [
+        *baseline_policies(ns, labels),
+        _policy(
+            "allow-same-namespace",
+            ns,
+            labels,
+            {
+                "podSelector": all_pods,
+                "policyTypes": ["Ingress", "Egress"],
+                "ingress": [{"from": [{"podSelector": all_pods}]}],
+                "egress": [{"to": [{"podSelector": all_pods}]}],
+            },
+        ),
+    ]
+    operators = operator_namespaces(spec)
+    if operators:
+        policies.append(
+            _policy(
+                "allow-from-operators",
+                ns,
+                labels,
+                {"podSelector": all_pods, "policyTypes": ["Ingress"], "ingress": [{"from": [_namespaces(operators)]}]},
+            )
+        )
+    if spec.workspaces:
+        policies.append(
+            _policy(
+                "allow-hub-proxy-ingress",
+                ns,
+                labels,
+                {
+                    "podSelector": {"matchLabels": {"app": "jupyterhub", "component": "proxy"}},
+                    "policyTypes": ["Ingress"],
+                    "ingress": [{"ports": [{"protocol": "TCP", "port": HUB_PROXY_PORT}]}],
+                },
+            )
+        )
+    return policies
+
+
+def team_namespace_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    """Every object TeamNamespace creates, as plain manifests (namespace first)."""
+    ns = spec.namespace
+    return [
+        namespace_manifest(ns.name, ns.labels),
+        quota_manifest(ns, spec.labels),
+        limit_range_manifest(ns, spec.labels),
+        *network_policy_manifests(spec),
+    ]
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
+
+
+def manifest_resource(
+    logical_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions
+) -> pulumi.CustomResource:
+    """The typed pulumi-kubernetes resource for a core manifest dsenv builds as plain data."""
+    kinds: dict[str, Any] = {
+        "Namespace": k8s.core.v1.Namespace,
+        "ResourceQuota": k8s.core.v1.ResourceQuota,
+        "LimitRange": k8s.core.v1.LimitRange,
+        "ServiceAccount": k8s.core.v1.ServiceAccount,
+        "ConfigMap": k8s.core.v1.ConfigMap,
+        "NetworkPolicy": k8s.networking.v1.NetworkPolicy,
+        "Role": k8s.rbac.v1.Role,
+        "RoleBinding": k8s.rbac.v1.RoleBinding,
+    }
+    cls = kinds[manifest["kind"]]
+    # top-level fields are keyword arguments (snake_case); nested data keeps the API's names
+    fields = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
+    resource: pulumi.CustomResource = cls(logical_name, **fields, opts=opts)
+    return resource
+
+
+@dataclass
+class TeamNamespaceArgs:
+    spec: EnvironmentSpec
+
+    @classmethod
+    def from_spec(cls, spec: EnvironmentSpec) -> TeamNamespaceArgs:
+        return cls(spec=spec)
+
+
+class TeamNamespace(pulumi.ComponentResource):
+    """The team namespace (Pod Security `restricted`), quota, limits and network policy."""
+
+    name: pulumi.Output[str]
+    namespace: k8s.core.v1.Namespace
+
+    def __init__(self, name: str, args: TeamNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsenv:base:TeamNamespace", name, None, opts)
+        manifests = team_namespace_manifests(args.spec)
+        child = pulumi.ResourceOptions(parent=self)
+        ns_resource = manifest_resource(f"{name}-namespace", manifests[0], child)
+        assert isinstance(ns_resource, k8s.core.v1.Namespace)
+        self.namespace = ns_resource
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns_resource])
+        for manifest in manifests[1:]:
+            manifest_resource(f"{name}-{manifest['metadata']['name']}", manifest, in_ns)
+        self.name = ns_resource.metadata.apply(lambda m: str(m.name))
+        self.register_outputs({"name": self.name})
+
+
+def helm_release(
+    logical_name: str,
+    chart: Chart,
+    *,
+    namespace: pulumi.Input[str],
+    values: pulumi.Input[Mapping[str, Any]],
+    opts: pulumi.ResourceOptions,
+    release_name: str | None = None,
+) -> k8s.helm.v3.Release:
+    """A pinned Helm release: https repositories through repository_opts, OCI charts by
+    reference. `release_name` fixes the Helm name so chart-derived names stay stable."""
+    if chart.repository.startswith("oci://"):
+        chart_ref, repo_opts = f"{chart.repository.rstrip('/')}/{chart.name}", None
+    else:
+        chart_ref, repo_opts = chart.name, k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository)
+    return k8s.helm.v3.Release(
+        logical_name,
+        k8s.helm.v3.ReleaseArgs(
+            name=release_name or logical_name,
+            chart=chart_ref,
+            version=chart.version,
+            repository_opts=repo_opts,
+            namespace=namespace,
+            values=values,
+            atomic=True,
+            cleanup_on_fail=True,
+            timeout=900,
+        ),
+        opts=opts,
+    )

@@ -1,0 +1,200 @@
+"""Runners: Actions Runner Controller in its own namespace and one runner scale set per
+declared scope (repository or organisation), scaling to zero, on the team image.
+
+GitHub credentials are referenced by secret *name* only (`githubConfigSecret`); the secret
+itself is created out of band in the runners namespace and never passes through dsenv.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from dsenv.stacks.components.namespace import (
+    baseline_policies,
+    helm_release,
+    manifest_resource,
+    namespace_manifest,
+    restricted_labels,
+)
+from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
+
+from dsenv.spec.model import EnvironmentSpec, RunnersSpec, ScaleSetSpec
+
+CONTROLLER_SERVICE_ACCOUNT = "arc-controller"
+LISTENER_UID = 1001  # the gha-runner-scale-set-controller image's user (listener pods too)
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+def _runners(spec: EnvironmentSpec) -> RunnersSpec:
+    assert spec.runners is not None, "CI runners are not enabled"
+    return spec.runners
+
+
+def runner_service_account_name(spec: EnvironmentSpec) -> str:
+    return f"{spec.team}-runner"
+
+
+def controller_values(spec: EnvironmentSpec) -> dict[str, Any]:
+    runners = _runners(spec)
+    return {
+        "flags": {"watchSingleNamespace": runners.namespace},
+        "serviceAccount": {"create": True, "name": CONTROLLER_SERVICE_ACCOUNT},
+        "podSecurityContext": restricted_pod_context(run_as_user=LISTENER_UID),
+        "securityContext": restricted_container_context(run_as_user=LISTENER_UID, read_only_root=True),
+    }
+
+
+def runner_pod_spec(spec: EnvironmentSpec, image: str) -> dict[str, Any]:
+    """The runner PodSpec (also the AutoscalingRunnerSet's `spec.template.spec`)."""
+    runners = _runners(spec)
+    pool = runners.pool
+    uid, gid = spec.image.uid, spec.image.gid
+    pod: dict[str, Any] = {
+        "serviceAccountName": runner_service_account_name(spec),
+        "nodeSelector": pool.node_selector,
+        "securityContext": restricted_pod_context(run_as_user=uid, run_as_group=gid, fs_group=gid),
+        "restartPolicy": "Never",
+        "containers": [
+            {
+                "name": "runner",
+                "image": image,
+                "command": ["/home/runner/run.sh"],
+                "resources": {
+                    "requests": {"cpu": f"{pool.cpu_millis}m", "memory": f"{pool.memory_bytes // 2**20}Mi"},
+                    "limits": {"cpu": f"{pool.cpu_millis}m", "memory": f"{pool.memory_bytes // 2**20}Mi"},
+                },
+                "securityContext": restricted_container_context(run_as_user=uid, run_as_group=gid),
+            }
+        ],
+    }
+    if pool.tolerations:
+        pod["tolerations"] = pool.tolerations
+    return pod
+
+
+def listener_template() -> dict[str, Any]:
+    """The listener pod runs in the controller namespace, which enforces `restricted`."""
+    return {
+        "spec": {
+            "securityContext": restricted_pod_context(run_as_user=LISTENER_UID),
+            "containers": [
+                {"name": "listener", "securityContext": restricted_container_context(run_as_user=LISTENER_UID)}
+            ],
+        }
+    }
+
+
+def scale_set_values(spec: EnvironmentSpec, scale_set: ScaleSetSpec, image: str) -> dict[str, Any]:
+    runners = _runners(spec)
+    return {
+        "githubConfigUrl": scale_set.config_url,
+        "githubConfigSecret": runners.credentials_secret,
+        "runnerScaleSetName": scale_set.name,
+        "minRunners": scale_set.min_runners,
+        "maxRunners": scale_set.max_runners,
+        "controllerServiceAccount": {"namespace": runners.controller_namespace, "name": CONTROLLER_SERVICE_ACCOUNT},
+        "listenerTemplate": listener_template(),
+        "template": {"spec": runner_pod_spec(spec, image)},
+    }
+
+
+def autoscaling_runner_set(spec: EnvironmentSpec, scale_set: ScaleSetSpec, image: str) -> dict[str, Any]:
+    """What the scale-set chart renders from `scale_set_values`, as the custom resource:
+    lets the tests check the values against the upstream CRD."""
+    runners = _runners(spec)
+    values = scale_set_values(spec, scale_set, image)
+    return {
+        "apiVersion": "actions.github.com/v1alpha1",
+        "kind": "AutoscalingRunnerSet",
+        "metadata": {"name": scale_set.name, "namespace": runners.namespace, "labels": dict(spec.labels)},
+        "spec": {
+            "githubConfigUrl": values["githubConfigUrl"],
+            "githubConfigSecret": values["githubConfigSecret"],
+            "runnerScaleSetName": values["runnerScaleSetName"],
+            "minRunners": values["minRunners"],
+            "maxRunners": values["maxRunners"],
+            "listenerTemplate": values["listenerTemplate"],
+            "template": values["template"],
+        },
+    }
+
+
+def runners_core_manifests(spec: EnvironmentSpec, role_arn: str | None) -> list[dict[str, Any]]:
+    """Namespaces (controller, runners), the runners namespace's policies and the runner SA."""
+    runners = _runners(spec)
+    labels = restricted_labels(spec.labels)
+    sa_meta: dict[str, Any] = {
+        "name": runner_service_account_name(spec),
+        "namespace": runners.namespace,
+        "labels": dict(spec.labels),
+    }
+    if role_arn:
+        sa_meta["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
+    return [
+        namespace_manifest(runners.controller_namespace, labels),
+        namespace_manifest(runners.namespace, labels),
+        *baseline_policies(runners.namespace, spec.labels),
+        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": sa_meta},
+    ]
+
+
+@dataclass
+class RunnersArgs:
+    spec: EnvironmentSpec
+    image: pulumi.Input[str]
+    role_arn: pulumi.Input[str] | None = None
+
+    @classmethod
+    def from_spec(
+        cls, spec: EnvironmentSpec, image: pulumi.Input[str] | None = None, role_arn: pulumi.Input[str] | None = None
+    ) -> RunnersArgs:
+        return cls(spec=spec, image=image if image is not None else _runners(spec).image, role_arn=role_arn)
+
+
+class Runners(pulumi.ComponentResource):
+    """ARC controller plus the team's scale sets."""
+
+    scale_sets: list[str]
+
+    def __init__(self, name: str, args: RunnersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsenv:runners:Runners", name, None, opts)
+        spec = args.spec
+        runners = _runners(spec)
+        child = pulumi.ResourceOptions(parent=self)
+        manifests = runners_core_manifests(spec, None)
+        ctrl_ns = manifest_resource(f"{name}-controller-namespace", manifests[0], child)
+        runner_ns = manifest_resource(f"{name}-namespace", manifests[1], child)
+        in_ns = pulumi.ResourceOptions(parent=self, depends_on=[runner_ns])
+        for policy in manifests[2:-1]:
+            manifest_resource(f"{name}-{policy['metadata']['name']}", policy, in_ns)
+        role_arn = pulumi.Output.from_input(args.role_arn if args.role_arn is not None else "")
+        sa = manifest_resource(
+            f"{name}-sa",
+            {
+                "kind": "ServiceAccount",
+                "metadata": role_arn.apply(lambda arn: runners_core_manifests(spec, arn or None)[-1]["metadata"]),
+            },
+            in_ns,
+        )
+        controller = helm_release(
+            f"{name}-controller",
+            runners.controller_chart,
+            namespace=runners.controller_namespace,
+            values=controller_values(spec),
+            release_name="arc",
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[ctrl_ns, runner_ns]),
+        )
+        image = pulumi.Output.from_input(args.image)
+        for scale_set in runners.scale_sets:
+            helm_release(
+                f"{name}-{scale_set.name}",
+                runners.scale_set_chart,
+                namespace=runners.namespace,
+                values=image.apply(lambda img, s=scale_set: scale_set_values(spec, s, img)),  # type: ignore[misc]
+                release_name=scale_set.name,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[controller, sa]),
+            )
+        self.scale_sets = [s.name for s in runners.scale_sets]
+        self.register_outputs({"scale_sets": self.scale_sets})

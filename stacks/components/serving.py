@@ -1,0 +1,177 @@
+"""Serving: cert-manager, the KServe CRDs and controller (RawDeployment mode: plain
+Deployments and HPAs, no Knative or Istio) in the serving operator namespace, the model-server
+service account, and one InferenceService per declared model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from dsenv.stacks.components.namespace import (
+    helm_release,
+    manifest_resource,
+    namespace_manifest,
+    restricted_labels,
+)
+from dsenv.stacks.components.podsecurity import (
+    NOBODY,
+    restricted_container_context,
+    restricted_pod_context,
+)
+from pulumi_kubernetes.apiextensions import CustomResource
+
+from dsenv.spec.model import EnvironmentSpec, ModelSpec, ServingSpec
+
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+MODEL_UID = 1000  # the KServe model-server images run as a non-root numeric user
+
+
+def _serving(spec: EnvironmentSpec) -> ServingSpec:
+    assert spec.serving is not None, "serving is not enabled"
+    return spec.serving
+
+
+def cert_manager_values() -> dict[str, Any]:
+    pod = restricted_pod_context()
+    container = restricted_container_context(read_only_root=True)
+    values: dict[str, Any] = {
+        "crds": {"enabled": True},
+        "securityContext": pod,
+        "containerSecurityContext": container,
+    }
+    for part in ("webhook", "cainjector", "startupapicheck"):
+        values[part] = {"securityContext": pod, "containerSecurityContext": container}
+    return values
+
+
+def kserve_values() -> dict[str, Any]:
+    return {
+        "kserve": {
+            "controller": {
+                "deploymentMode": "RawDeployment",
+                "securityContext": restricted_pod_context(),
+                "containerSecurityContext": restricted_container_context(run_as_user=NOBODY, read_only_root=True),
+            }
+        }
+    }
+
+
+def service_account_manifest(spec: EnvironmentSpec, role_arn: str | None) -> dict[str, Any]:
+    serving = _serving(spec)
+    metadata: dict[str, Any] = {"name": serving.service_account, "namespace": serving.namespace, "labels": dict(spec.labels)}
+    if role_arn:
+        metadata["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+
+
+def inference_service(spec: EnvironmentSpec, model: ModelSpec) -> dict[str, Any]:
+    serving = _serving(spec)
+    pool = model.pool
+    quantities = {"cpu": f"{pool.cpu_millis}m", "memory": f"{pool.memory_bytes // 2**20}Mi"}
+    if pool.gpus:
+        quantities["nvidia.com/gpu"] = str(pool.gpus)
+    predictor: dict[str, Any] = {
+        "minReplicas": model.min_replicas,
+        "maxReplicas": model.max_replicas,
+        "serviceAccountName": serving.service_account,
+        "nodeSelector": pool.node_selector,
+        "securityContext": restricted_pod_context(run_as_user=MODEL_UID, fs_group=MODEL_UID),
+        "model": {
+            "modelFormat": {"name": model.framework},
+            "storageUri": model.storage_uri,
+            "resources": {"requests": dict(quantities), "limits": dict(quantities)},
+            "securityContext": restricted_container_context(run_as_user=MODEL_UID),
+        },
+    }
+    if pool.tolerations:
+        predictor["tolerations"] = pool.tolerations
+    return {
+        "apiVersion": "serving.kserve.io/v1beta1",
+        "kind": "InferenceService",
+        "metadata": {
+            "name": model.name,
+            "namespace": serving.namespace,
+            "labels": dict(spec.labels),
+            "annotations": {"serving.kserve.io/deploymentMode": "RawDeployment"},
+        },
+        "spec": {"predictor": predictor},
+    }
+
+
+def endpoint(spec: EnvironmentSpec, model: ModelSpec) -> str:
+    """The in-cluster URL of a model's predictor in RawDeployment mode."""
+    return f"http://{model.name}-predictor.{_serving(spec).namespace}.svc.cluster.local"
+
+
+@dataclass
+class ServingArgs:
+    spec: EnvironmentSpec
+    role_arn: pulumi.Input[str] | None = None
+
+    @classmethod
+    def from_spec(cls, spec: EnvironmentSpec, role_arn: pulumi.Input[str] | None = None) -> ServingArgs:
+        _serving(spec)
+        return cls(spec=spec, role_arn=role_arn)
+
+
+class Serving(pulumi.ComponentResource):
+    """KServe and the team's InferenceServices."""
+
+    endpoints: pulumi.Output[dict[str, str]]
+
+    def __init__(self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsenv:serving:Serving", name, None, opts)
+        spec = args.spec
+        serving = _serving(spec)
+        child = pulumi.ResourceOptions(parent=self)
+        operator_ns = manifest_resource(
+            f"{name}-operator-namespace",
+            namespace_manifest(serving.operator_namespace, restricted_labels(spec.labels)),
+            child,
+        )
+        in_operator_ns = pulumi.ResourceOptions(parent=self, depends_on=[operator_ns])
+        cert_manager = helm_release(
+            f"{name}-cert-manager",
+            serving.cert_manager_chart,
+            namespace=serving.operator_namespace,
+            values=cert_manager_values(),
+            release_name="cert-manager",
+            opts=in_operator_ns,
+        )
+        crds = helm_release(
+            f"{name}-kserve-crd",
+            serving.crd_chart,
+            namespace=serving.operator_namespace,
+            values={},
+            release_name="kserve-crd",
+            opts=in_operator_ns,
+        )
+        kserve = helm_release(
+            f"{name}-kserve",
+            serving.chart,
+            namespace=serving.operator_namespace,
+            values=kserve_values(),
+            release_name="kserve",
+            # the controller's webhook certificate comes from cert-manager
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns, cert_manager, crds]),
+        )
+        role_arn = pulumi.Output.from_input(args.role_arn if args.role_arn is not None else "")
+        sa = manifest_resource(
+            f"{name}-sa",
+            {"kind": "ServiceAccount", "metadata": role_arn.apply(lambda arn: service_account_manifest(spec, arn or None)["metadata"])},
+            child,
+        )
+        after = pulumi.ResourceOptions(parent=self, depends_on=[kserve, sa])
+        for model in serving.models:
+            isvc = inference_service(spec, model)
+            CustomResource(
+                f"{name}-{model.name}",
+                api_version=isvc["apiVersion"],
+                kind=isvc["kind"],
+                metadata=isvc["metadata"],
+                spec=isvc["spec"],
+                opts=after,
+            )
+        self.endpoints = pulumi.Output.from_input({m.name: endpoint(spec, m) for m in serving.models})
+        self.register_outputs({"endpoints": self.endpoints})

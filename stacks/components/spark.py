@@ -1,0 +1,205 @@
+"""SparkOperator: the Kubeflow Spark operator, the team's `spark` service account and RBAC,
+and a ready SparkApplication template (stored as a ConfigMap the team copies from)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import yaml
+from dsenv.stacks.components.namespace import (
+    helm_release,
+    manifest_resource,
+    namespace_manifest,
+    restricted_labels,
+)
+from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
+
+from dsenv.spec.model import EnvironmentSpec, NodePoolSpec, SparkSpec
+
+SPARK_UID = 185  # the spark-operator image's user
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+TEMPLATE_CONFIGMAP = "spark-application-template"
+TEMPLATE_KEY = "sparkapplication.yaml"
+#: What the JVM gets of a tier's memory; the rest is Spark's off-heap overhead.
+HEAP_FRACTION = 0.8
+
+
+def _spark(spec: EnvironmentSpec) -> SparkSpec:
+    assert spec.spark is not None and spec.spark.engine == "operator", "the Spark operator is not enabled"
+    return spec.spark
+
+
+def operator_values(spec: EnvironmentSpec) -> dict[str, Any]:
+    spark = _spark(spec)
+    pod = restricted_pod_context(run_as_user=SPARK_UID, run_as_group=SPARK_UID, fs_group=SPARK_UID)
+    container = restricted_container_context(run_as_user=SPARK_UID, run_as_group=SPARK_UID, read_only_root=True)
+    return {
+        "spark": {
+            "jobNamespaces": [spark.namespace],
+            # dsenv owns the team's service account and RBAC (with workload identity)
+            "serviceAccount": {"create": False, "name": spark.service_account},
+            "rbac": {"create": False},
+        },
+        "controller": {"podSecurityContext": pod, "securityContext": container},
+        "webhook": {"podSecurityContext": pod, "securityContext": container},
+    }
+
+
+def service_account_manifest(spec: EnvironmentSpec, role_arn: str | None) -> dict[str, Any]:
+    spark = _spark(spec)
+    metadata: dict[str, Any] = {"name": spark.service_account, "namespace": spark.namespace, "labels": dict(spec.labels)}
+    if role_arn:
+        metadata["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+
+
+def rbac_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    """What a Spark driver does: create and clean up executor pods, their services,
+    configmaps and on-demand volume claims, in the team namespace only."""
+    spark = _spark(spec)
+    meta = {"name": "spark-driver", "namespace": spark.namespace, "labels": dict(spec.labels)}
+    verbs = ["create", "get", "list", "watch", "update", "patch", "delete", "deletecollection"]
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta,
+            "rules": [
+                {
+                    "apiGroups": [""],
+                    "resources": ["pods", "services", "configmaps", "persistentvolumeclaims"],
+                    "verbs": verbs,
+                }
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "spark-driver"},
+            "subjects": [{"kind": "ServiceAccount", "name": spark.service_account, "namespace": spark.namespace}],
+        },
+    ]
+
+
+def _pod(pool: NodePoolSpec, spec: EnvironmentSpec) -> dict[str, Any]:
+    uid, gid = spec.image.uid, spec.image.gid
+    pod: dict[str, Any] = {
+        "cores": max(1, pool.cpu_millis // 1000),
+        "coreLimit": f"{pool.cpu_millis}m",
+        "memory": f"{math.floor(pool.memory_bytes * HEAP_FRACTION / 2**20)}m",
+        "nodeSelector": pool.node_selector,
+        "labels": dict(spec.labels),
+        "podSecurityContext": restricted_pod_context(run_as_user=uid, run_as_group=gid, fs_group=gid),
+        "securityContext": restricted_container_context(run_as_user=uid, run_as_group=gid),
+    }
+    if pool.tolerations:
+        pod["tolerations"] = pool.tolerations
+    if pool.gpus:
+        pod["gpu"] = {"name": "nvidia.com/gpu", "quantity": pool.gpus}
+    return pod
+
+
+def spark_application(spec: EnvironmentSpec, image: str) -> dict[str, Any]:
+    """The team's SparkApplication template: PySpark on the team image, driver and executors
+    on their tiers, dynamic allocation up to the profile's executor cap."""
+    spark = _spark(spec)
+    driver = {**_pod(spark.driver, spec), "serviceAccount": spark.service_account}
+    executor = {**_pod(spark.executor, spec), "instances": 1}
+    return {
+        "apiVersion": "sparkoperator.k8s.io/v1beta2",
+        "kind": "SparkApplication",
+        "metadata": {"name": f"{spec.team}-spark-job", "namespace": spark.namespace, "labels": dict(spec.labels)},
+        "spec": {
+            "type": "Python",
+            "pythonVersion": "3",
+            "mode": "cluster",
+            "image": image,
+            "imagePullPolicy": "IfNotPresent",
+            "mainApplicationFile": "local:///home/jovyan/job.py",
+            "sparkVersion": spark.spark_version,
+            "restartPolicy": {"type": "Never"},
+            "dynamicAllocation": {
+                "enabled": True,
+                "shuffleTrackingEnabled": True,
+                "initialExecutors": 1,
+                "minExecutors": 0,
+                "maxExecutors": spark.max_executors,
+            },
+            "driver": driver,
+            "executor": executor,
+        },
+    }
+
+
+def template_configmap(spec: EnvironmentSpec, image: str) -> dict[str, Any]:
+    spark = _spark(spec)
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": TEMPLATE_CONFIGMAP, "namespace": spark.namespace, "labels": dict(spec.labels)},
+        "data": {TEMPLATE_KEY: yaml.safe_dump(spark_application(spec, image), sort_keys=False)},
+    }
+
+
+@dataclass
+class SparkOperatorArgs:
+    spec: EnvironmentSpec
+    image: pulumi.Input[str]
+    role_arn: pulumi.Input[str] | None = None
+
+    @classmethod
+    def from_spec(
+        cls, spec: EnvironmentSpec, image: pulumi.Input[str] | None = None, role_arn: pulumi.Input[str] | None = None
+    ) -> SparkOperatorArgs:
+        return cls(spec=spec, image=image if image is not None else _spark(spec).image, role_arn=role_arn)
+
+
+class SparkOperator(pulumi.ComponentResource):
+    """The operator in its own namespace, watching only the team namespace."""
+
+    service_account: pulumi.Output[str]
+    operator_namespace: pulumi.Output[str]
+
+    def __init__(self, name: str, args: SparkOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsenv:spark:SparkOperator", name, None, opts)
+        spec = args.spec
+        spark = _spark(spec)
+        assert spark.chart is not None
+        child = pulumi.ResourceOptions(parent=self)
+        operator_ns = manifest_resource(
+            f"{name}-operator-namespace",
+            namespace_manifest(spark.operator_namespace, restricted_labels(spec.labels)),
+            child,
+        )
+        helm_release(
+            name,
+            spark.chart,
+            namespace=spark.operator_namespace,
+            values=operator_values(spec),
+            release_name=spark.release,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns]),
+        )
+        role_arn = pulumi.Output.from_input(args.role_arn if args.role_arn is not None else "")
+        sa = manifest_resource(
+            f"{name}-sa",
+            {
+                "kind": "ServiceAccount",
+                "metadata": role_arn.apply(lambda arn: service_account_manifest(spec, arn or None)["metadata"]),
+            },
+            child,
+        )
+        for manifest in rbac_manifests(spec):
+            manifest_resource(f"{name}-{manifest['kind'].lower()}", manifest, child)
+        configmap = pulumi.Output.from_input(args.image).apply(lambda image: template_configmap(spec, image))
+        manifest_resource(
+            f"{name}-template",
+            {"kind": "ConfigMap", "metadata": configmap.apply(lambda m: m["metadata"]), "data": configmap.apply(lambda m: m["data"])},
+            child,
+        )
+        self.service_account = sa.urn.apply(lambda _: spark.service_account)
+        self.operator_namespace = pulumi.Output.from_input(spark.operator_namespace)
+        self.register_outputs({"service_account": self.service_account, "operator_namespace": self.operator_namespace})

@@ -1,0 +1,231 @@
+"""Workspaces: JupyterHub from the Zero to JupyterHub chart, one profile per tier.
+
+Access per group. Chart values cannot hold a Python callable, and KubeSpawner's
+`profile_list` only filters per user when it *is* a callable. So the values carry the data
+(the static profile list in `singleuser.profileList`, the tier -> groups map in
+`custom.dsenv.profileGroups`, the group members in `hub.config.JupyterHub.load_groups`) and
+one short `hub.extraConfig` snippet turns it into a callable that offers each user only the
+profiles of their groups. KubeSpawner checks the chosen profile against that same list, so a
+hand-crafted spawn request cannot pick a tier the user's groups do not have.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+from dsenv.stacks.components.namespace import helm_release, manifest_resource
+from dsenv.stacks.components.podsecurity import (
+    NOBODY,
+    restricted_container_context,
+    restricted_pod_context,
+)
+
+from dsenv.spec.model import EnvironmentSpec, HubProfile, WorkspacesSpec
+
+USER_SERVICE_ACCOUNT = "jupyter-user"
+HUB_UID = 1000  # the k8s-hub image's user
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+PROFILE_FILTER = '''\
+# dsenv: offer each profile only to the groups allowed its tier (see custom.dsenv).
+from z2jh import get_config
+
+_dsenv_profiles = get_config("singleuser.profileList", [])
+_dsenv_access = get_config("custom.dsenv.profileGroups", {})
+
+
+def _dsenv_profile_list(spawner):
+    groups = {group.name for group in spawner.user.groups}
+    return [
+        profile
+        for profile in _dsenv_profiles
+        if not _dsenv_access.get(profile["slug"])
+        or groups & set(_dsenv_access[profile["slug"]])
+    ]
+
+
+c.KubeSpawner.profile_list = _dsenv_profile_list
+'''
+
+
+def split_image(image: str) -> tuple[str, str]:
+    """"registry:5000/repo:tag" -> ("registry:5000/repo", "tag"); no tag -> "latest"."""
+    name, sep, tag = image.rpartition(":")
+    if not sep or "/" in tag:
+        return image, "latest"
+    return name, tag
+
+
+def cull_every(timeout_seconds: int) -> int:
+    """Check often enough that a server outlives its idle timeout by at most a quarter."""
+    return max(60, min(600, timeout_seconds // 4))
+
+
+def profile_entry(profile: HubProfile, spec: EnvironmentSpec) -> dict[str, Any]:
+    pool = spec.pool(profile.tier)
+    override: dict[str, Any] = {
+        "cpu_guarantee": profile.cpu,
+        "cpu_limit": profile.cpu,
+        "mem_guarantee": profile.memory_bytes,
+        "mem_limit": profile.memory_bytes,
+        "node_selector": pool.node_selector,
+    }
+    if pool.tolerations:
+        override["tolerations"] = pool.tolerations
+    if profile.gpus:
+        override["extra_resource_guarantees"] = {"nvidia.com/gpu": str(profile.gpus)}
+        override["extra_resource_limits"] = {"nvidia.com/gpu": str(profile.gpus)}
+    entry: dict[str, Any] = {
+        "display_name": profile.display_name,
+        "slug": profile.tier,
+        "description": profile.description,
+        "kubespawner_override": override,
+    }
+    if profile.default:
+        entry["default"] = True
+    return entry
+
+
+def hub_values(spec: EnvironmentSpec, *, image: str, service_account: str = USER_SERVICE_ACCOUNT) -> dict[str, Any]:
+    """The Zero to JupyterHub values for the team (merged by Helm over the chart defaults)."""
+    ws = spec.workspaces
+    assert ws is not None, "workspaces are not enabled for this team"
+    image_name, image_tag = split_image(image)
+    members = sorted({m for users in ws.groups.values() for m in users} | set(ws.admins))
+    default = next((p for p in ws.profiles if p.default), ws.profiles[0] if ws.profiles else None)
+    authenticator: dict[str, Any] = {"admin_users": list(ws.admins), "manage_groups": False}
+    if ws.groups:
+        authenticator["allowed_users"] = members
+    singleuser: dict[str, Any] = {
+        "image": {"name": image_name, "tag": image_tag},
+        "uid": ws.uid,
+        "fsGid": ws.gid,
+        "allowPrivilegeEscalation": False,
+        "serviceAccountName": service_account,
+        "storage": {"type": "dynamic", "capacity": ws.storage},
+        # the iptables init container needs privileges `restricted` forbids; the network
+        # policies block the metadata server instead
+        "cloudMetadata": {"blockWithIptables": False, "ip": "169.254.169.254"},
+        "networkPolicy": {
+            "enabled": True,
+            "egressAllowRules": {
+                "cloudMetadataServer": False,
+                # egress to the internet is the team policy's HTTPS-only rule, not any port
+                "nonPrivateIPs": False,
+                "privateIPs": False,
+            },
+        },
+        "profileList": [profile_entry(p, spec) for p in ws.profiles],
+    }
+    if default is not None:
+        singleuser["nodeSelector"] = spec.pool(default.tier).node_selector
+    nobody = restricted_container_context(run_as_user=NOBODY, run_as_group=NOBODY)
+    return {
+        "custom": {"dsenv": {"profileGroups": {p.tier: list(p.groups) for p in ws.profiles}}},
+        "hub": {
+            "config": {
+                "JupyterHub": {
+                    "admin_access": False,
+                    "load_groups": {g: {"users": list(users)} for g, users in ws.groups.items()},
+                },
+                "Authenticator": authenticator,
+                "KubeSpawner": {
+                    "pod_security_context": restricted_pod_context(
+                        run_as_user=ws.uid, run_as_group=ws.gid, fs_group=ws.gid
+                    ),
+                    "container_security_context": restricted_container_context(
+                        run_as_user=ws.uid, run_as_group=ws.gid
+                    ),
+                },
+            },
+            "extraConfig": {"dsenv-profile-access": PROFILE_FILTER},
+            "podSecurityContext": restricted_pod_context(fs_group=HUB_UID),
+            "containerSecurityContext": restricted_container_context(run_as_user=HUB_UID, run_as_group=HUB_UID),
+        },
+        "proxy": {
+            "service": {"type": "ClusterIP"},
+            "chp": {"containerSecurityContext": nobody},
+        },
+        "singleuser": singleuser,
+        "scheduling": {
+            "userScheduler": {"containerSecurityContext": nobody},
+            "userPlaceholder": {"containerSecurityContext": nobody},
+        },
+        "prePuller": {
+            "containerSecurityContext": nobody,
+            "hook": {"containerSecurityContext": nobody},
+            "pause": {"containerSecurityContext": nobody},
+        },
+        "cull": {
+            "enabled": True,
+            "users": False,
+            "timeout": ws.idle_timeout_seconds,
+            "every": cull_every(ws.idle_timeout_seconds),
+        },
+    }
+
+
+def user_service_account(spec: EnvironmentSpec, role_arn: str | None) -> dict[str, Any]:
+    """The single-user servers' ServiceAccount (workload identity through its annotation)."""
+    metadata: dict[str, Any] = {
+        "name": USER_SERVICE_ACCOUNT,
+        "namespace": spec.namespace.name,
+        "labels": dict(spec.labels),
+    }
+    if role_arn:
+        metadata["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+
+
+@dataclass
+class WorkspacesArgs:
+    spec: EnvironmentSpec
+    image: pulumi.Input[str]
+    role_arn: pulumi.Input[str] | None = None
+
+    @classmethod
+    def from_spec(
+        cls, spec: EnvironmentSpec, image: pulumi.Input[str] | None = None, role_arn: pulumi.Input[str] | None = None
+    ) -> WorkspacesArgs:
+        assert spec.workspaces is not None
+        return cls(spec=spec, image=image if image is not None else spec.workspaces.image, role_arn=role_arn)
+
+
+class Workspaces(pulumi.ComponentResource):
+    """JupyterHub for the team, its profiles and the single-user service account."""
+
+    hub_url: pulumi.Output[str]
+    release_name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: WorkspacesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsenv:workspaces:Workspaces", name, None, opts)
+        spec = args.spec
+        ws: WorkspacesSpec | None = spec.workspaces
+        assert ws is not None
+        child = pulumi.ResourceOptions(parent=self)
+        role_arn = pulumi.Output.from_input(args.role_arn) if args.role_arn is not None else pulumi.Output.from_input("")
+        sa_manifest = role_arn.apply(lambda arn: user_service_account(spec, arn or None))
+        sa = manifest_resource(
+            f"{name}-user-sa",
+            {
+                "kind": "ServiceAccount",
+                "metadata": sa_manifest.apply(lambda m: m["metadata"]),
+            },
+            child,
+        )
+        values = pulumi.Output.from_input(args.image).apply(lambda image: hub_values(spec, image=image))
+        release = helm_release(
+            name,
+            ws.chart,
+            namespace=ws.namespace,
+            values=values,
+            release_name=ws.release,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[sa]),
+        )
+        self.release_name = release.urn.apply(lambda _: ws.release)
+        # the proxy-public Service is ClusterIP: users come in through the team's ingress or
+        # a port-forward; the in-cluster address is the stable one to publish
+        self.hub_url = pulumi.Output.from_input(f"http://proxy-public.{ws.namespace}.svc.cluster.local")
+        self.register_outputs({"hub_url": self.hub_url, "release_name": self.release_name})
