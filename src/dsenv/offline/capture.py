@@ -110,7 +110,8 @@ class RealisticMocks(pulumi.runtime.Mocks):
 
     def call(
         self, args: pulumi.runtime.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        # failures must be a list: the SDK's mock monitor iterates it
         token = args.token
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
@@ -118,19 +119,19 @@ class RealisticMocks(pulumi.runtime.Mocks):
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/dsenv",
                 "userId": "AIDADSENV",
                 "id": ACCOUNT_ID,
-            }, None
+            }, []
         if token in ("aws:index/getRegion:getRegion",):
-            return {"name": self.region, "region": self.region, "id": self.region}, None
+            return {"name": self.region, "region": self.region, "id": self.region}, []
         if token == "aws:index/getPartition:getPartition":
-            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, None
+            return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
             names = [f"{self.region}{z}" for z in "abc"]
             return {
                 "names": names,
                 "zoneIds": [f"euw1-az{i}" for i in (1, 2, 3)],
                 "id": self.region,
-            }, None
-        return dict(args.args), None
+            }, []
+        return dict(args.args), []
 
 
 def _aws_id(token: str, logical: str, short: str, state: dict[str, Any]) -> str:
@@ -199,6 +200,11 @@ def _aws_outputs(
             "arn": f"arn:aws:kafka:{region}:{ACCOUNT_ID}:cluster/{name}/abc123",
             "bootstrapBrokersSaslIam": f"boot-{name}.c2.kafka-serverless.{region}.amazonaws.com:9098",
         }
+    if token == "aws:cloudwatch/logGroup:LogGroup":
+        return {"arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{name}"}
+    if token == "aws:eks/nodeGroup:NodeGroup":
+        return {"resources": [{"autoscalingGroups": [{"name": f"eks-{name}-{resource_id[-8:]}"}]}],
+                "arn": f"arn:aws:eks:{region}:{ACCOUNT_ID}:nodegroup/{state.get('clusterName', '')}/{name}/{resource_id[-8:]}"}
     if token == "aws:emrserverless/application:Application":
         return {"arn": f"arn:aws:emr-serverless:{region}:{ACCOUNT_ID}:/applications/{resource_id}"}
     return {}

@@ -1,0 +1,223 @@
+"""Spark on EMR: a virtual cluster on the team namespace (EMR on EKS) or an EMR Serverless
+application in the private subnets, each with its job execution role.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+from dsenv.stacks.components.identity import STS_AUDIENCE, service_principal_trust, spark_policy
+
+from dsenv.spec.model import EnvironmentSpec
+
+#: The identity EMR on EKS acts as inside the cluster (fixed by the service).
+EMR_CONTAINERS_USER = "emr-containers"
+EMR_CONTAINERS_SERVICE_ROLE = "AWSServiceRoleForAmazonEMRContainers"
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36(text: str) -> str:
+    """EMR on EKS names job service accounts after the base36 of the role name."""
+    number = int.from_bytes(text.encode(), "big")
+    digits = ""
+    while number:
+        number, rem = divmod(number, 36)
+        digits = _BASE36[rem] + digits
+    return digits or "0"
+
+
+def emr_on_eks_trust_policy(provider_arn: str, issuer: str, namespace: str, account: str, role_name: str) -> str:
+    """EMR on EKS creates one service account per job run, named
+    `emr-containers-sa-<a>-<b>-<account>-<base36(role)>`: `sub` can only be matched by a
+    pattern, and the pattern pins the namespace, the account and this role."""
+    host = issuer.removeprefix("https://")
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringLike": {
+                            f"{host}:sub": f"system:serviceaccount:{namespace}:emr-containers-sa-*-*-{account}-{base36(role_name)}"
+                        },
+                        "StringEquals": {f"{host}:aud": STS_AUDIENCE},
+                    },
+                }
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def emr_containers_rules() -> list[dict[str, list[str]]]:
+    """What EMR on EKS needs in the team namespace to run job pods (from the EMR guide)."""
+    return [
+        {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
+        {"apiGroups": [""],
+         "resources": ["serviceaccounts", "services", "configmaps", "events", "pods", "pods/log"],
+         "verbs": ["get", "list", "watch", "describe", "create", "edit", "delete", "deletecollection", "annotate", "patch", "label"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "patch", "delete", "watch"]},
+        {"apiGroups": ["apps"], "resources": ["statefulsets", "deployments"],
+         "verbs": ["get", "list", "watch", "describe", "create", "edit", "delete", "annotate", "patch", "label"]},
+        {"apiGroups": ["batch"], "resources": ["jobs"],
+         "verbs": ["get", "list", "watch", "describe", "create", "edit", "delete", "annotate", "patch", "label"]},
+        {"apiGroups": ["extensions", "networking.k8s.io"], "resources": ["ingresses"],
+         "verbs": ["get", "list", "watch", "describe", "create", "edit", "delete", "annotate", "patch", "label"]},
+        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"],
+         "verbs": ["get", "list", "watch", "describe", "create", "edit", "delete", "deletecollection", "annotate", "patch", "label"]},
+        {"apiGroups": [""], "resources": ["persistentvolumeclaims"],
+         "verbs": ["get", "list", "watch", "describe", "create", "edit", "delete", "deletecollection", "annotate", "patch", "label"]},
+    ]
+
+
+def serverless_maximum_capacity(executor_cpu_millis: int, executor_memory_bytes: int, max_executors: int) -> dict[str, str]:
+    """The application's ceiling: the profile's executors plus one driver of the same size."""
+    workers = max_executors + 1
+    return {
+        "cpu": f"{math.ceil(executor_cpu_millis * workers / 1000)} vCPU",
+        "memory": f"{math.ceil(executor_memory_bytes * workers / 10**9)} GB",
+    }
+
+
+@dataclass
+class EmrArgs:
+    engine: Literal["emr-on-eks", "emr-serverless"]
+    name: str  # cluster name: prefix of the AWS names
+    namespace: str
+    release: str
+    max_capacity: dict[str, str]
+    labels: dict[str, str]
+    data_bucket_arn: pulumi.Input[str]
+    artifacts_bucket_arn: pulumi.Input[str]
+    # emr-on-eks
+    cluster_name: pulumi.Input[str] | None = None
+    oidc_provider_arn: pulumi.Input[str] | None = None
+    oidc_issuer: pulumi.Input[str] | None = None
+    # emr-serverless
+    vpc_id: pulumi.Input[str] | None = None
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
+
+    @classmethod
+    def from_spec(cls, spec: EnvironmentSpec, **inputs: object) -> EmrArgs:
+        assert spec.aws is not None and spec.spark is not None
+        s = spec.spark
+        if s.engine == "operator":
+            raise ValueError("Emr is for the emr-on-eks and emr-serverless engines")
+        return cls(
+            engine=s.engine,
+            name=spec.aws.cluster.name,
+            namespace=s.namespace,
+            release=s.emr_release,
+            max_capacity=serverless_maximum_capacity(s.executor.cpu_millis, s.executor.memory_bytes, s.max_executors),
+            labels=spec.labels,
+            **inputs,  # type: ignore[arg-type]
+        )
+
+
+class Emr(pulumi.ComponentResource):
+    job_role_arn: pulumi.Output[str]
+    virtual_cluster_id: pulumi.Output[str] | None = None
+    application_id: pulumi.Output[str] | None = None
+
+    def __init__(self, name: str, args: EmrArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("dsenv:spark:Emr", name, None, opts)
+        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        policy = pulumi.Output.all(args.data_bucket_arn, args.artifacts_bucket_arn).apply(
+            lambda a: spark_policy(a[0], a[1]))
+        if args.engine == "emr-on-eks":
+            self._on_eks(name, args, account, policy)
+        else:
+            self._serverless(name, args, account, policy)
+        self.register_outputs({"job_role_arn": self.job_role_arn})
+
+    def _on_eks(self, name: str, args: EmrArgs, account: pulumi.Output[str], policy: pulumi.Output[str]) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        assert args.cluster_name is not None and args.oidc_provider_arn is not None and args.oidc_issuer is not None
+        role_name = f"{args.name}-emr-job"[:64]
+        trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer, account).apply(
+            lambda a: emr_on_eks_trust_policy(a[0], a[1], args.namespace, a[2], role_name))
+        role = aws.iam.Role(f"{name}-job", name=role_name, assume_role_policy=trust, opts=child)
+        aws.iam.RolePolicy(f"{name}-job", role=role.id, policy=policy, opts=child)
+
+        # EMR acts in the namespace as user `emr-containers` through its service-linked role.
+        entry = aws.eks.AccessEntry(
+            name,
+            cluster_name=args.cluster_name,
+            principal_arn=account.apply(lambda a: f"arn:aws:iam::{a}:role/{EMR_CONTAINERS_SERVICE_ROLE}"),
+            user_name=EMR_CONTAINERS_USER,
+            type="STANDARD",
+            opts=child,
+        )
+        meta = k8s.meta.v1.ObjectMetaArgs(name=EMR_CONTAINERS_USER, namespace=args.namespace, labels=args.labels)
+        rbac_role = k8s.rbac.v1.Role(name, metadata=meta, rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=r["apiGroups"], resources=r["resources"], verbs=r["verbs"])
+                                     for r in emr_containers_rules()], opts=child)
+        binding = k8s.rbac.v1.RoleBinding(
+            name,
+            metadata=meta,
+            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=EMR_CONTAINERS_USER),
+            subjects=[k8s.rbac.v1.SubjectArgs(kind="User", name=EMR_CONTAINERS_USER, api_group="rbac.authorization.k8s.io")],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[rbac_role]),
+        )
+        virtual = aws.emrcontainers.VirtualCluster(
+            name,
+            name=f"{args.name}-{args.namespace}",
+            container_provider=aws.emrcontainers.VirtualClusterContainerProviderArgs(
+                id=args.cluster_name,
+                type="EKS",
+                info=aws.emrcontainers.VirtualClusterContainerProviderInfoArgs(
+                    eks_info=aws.emrcontainers.VirtualClusterContainerProviderInfoEksInfoArgs(namespace=args.namespace)
+                ),
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[entry, binding]),
+        )
+        self.job_role_arn = role.arn
+        self.virtual_cluster_id = virtual.id
+
+    def _serverless(self, name: str, args: EmrArgs, account: pulumi.Output[str], policy: pulumi.Output[str]) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        assert args.vpc_id is not None and args.subnet_ids is not None
+        role = aws.iam.Role(
+            f"{name}-job",
+            name=f"{args.name}-emr-job"[:64],
+            assume_role_policy=account.apply(lambda a: service_principal_trust("emr-serverless.amazonaws.com", a)),
+            opts=child,
+        )
+        aws.iam.RolePolicy(f"{name}-job", role=role.id, policy=policy, opts=child)
+        # Jobs reach S3 and the internet through the NAT; nothing may connect to them.
+        group = aws.ec2.SecurityGroup(
+            name,
+            description="dsenv: EMR Serverless workers (egress only)",
+            vpc_id=args.vpc_id,
+            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"],
+                                                    description="outbound")],
+            tags={"Name": f"{args.name}-emr-serverless"},
+            opts=child,
+        )
+        app = aws.emrserverless.Application(
+            name,
+            name=f"{args.name}-spark",
+            release_label=args.release,
+            type="spark",
+            architecture="X86_64",
+            maximum_capacity=aws.emrserverless.ApplicationMaximumCapacityArgs(**args.max_capacity),
+            auto_start_configuration=aws.emrserverless.ApplicationAutoStartConfigurationArgs(enabled=True),
+            auto_stop_configuration=aws.emrserverless.ApplicationAutoStopConfigurationArgs(
+                enabled=True, idle_timeout_minutes=15
+            ),
+            network_configuration=aws.emrserverless.ApplicationNetworkConfigurationArgs(
+                subnet_ids=args.subnet_ids, security_group_ids=[group.id]
+            ),
+            opts=child,
+        )
+        self.job_role_arn = role.arn
+        self.application_id = app.id
