@@ -115,7 +115,9 @@ class Storage(pulumi.ComponentResource):
         name = spec.name
         bucket = aws.s3.Bucket(
             name,
-            bucket_prefix=f"{name}-",
+            # The exact name, so the s3:// URIs a profile writes (model storage, data paths)
+            # are known before the first `up`. S3 names are global: a taken name fails `up`.
+            bucket=name,
             force_destroy=False,
             tags={"Name": name, "dsenv:purpose": spec.purpose},
             opts=pulumi.ResourceOptions(parent=self, protect=True),

@@ -41,7 +41,7 @@ def one(graph: ResourceGraph, type_token: str) -> Resource:
 
 def for_bucket(graph: ResourceGraph, type_token: str, bucket: Resource) -> Resource:
     """The bucket-configuration resource of `type_token` that points at `bucket`."""
-    bucket_id = bucket.inputs["bucketPrefix"]
+    bucket_id = bucket.inputs["bucket"]
     found = [r for r in graph.of_type(type_token) if str(r.inputs.get("bucket", "")).startswith(bucket_id)]
     assert len(found) == 1, f"{type_token} for {bucket.name}: {len(found)}"
     return found[0]
@@ -118,7 +118,7 @@ def test_cluster_autoscaler_is_installed_with_its_own_irsa_role() -> None:
 def test_buckets_block_public_access_encrypt_version_and_require_tls(profile: str) -> None:
     graph = graph_of(profile)
     buckets = graph.of_type("aws:s3/bucket:Bucket")
-    assert {b.inputs["bucketPrefix"] for b in buckets} == {f"{b.name}-" for b in spec_of(profile).aws.buckets}  # type: ignore[union-attr]
+    assert {b.inputs["bucket"] for b in buckets} == {b.name for b in spec_of(profile).aws.buckets}  # type: ignore[union-attr]
     for bucket in buckets:
         assert bucket.protect
         assert bucket.inputs.get("forceDestroy") is not True
@@ -136,7 +136,7 @@ def test_buckets_block_public_access_encrypt_version_and_require_tls(profile: st
         deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
         assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         assert deny[0]["Action"] == "s3:*" and deny[0]["Principal"] == "*"
-        arn = f"arn:aws:s3:::{bucket.inputs['bucketPrefix']}"
+        arn = f"arn:aws:s3:::{bucket.inputs['bucket']}"
         assert all(r.startswith(arn) for r in deny[0]["Resource"]) and len(deny[0]["Resource"]) == 2
 
 

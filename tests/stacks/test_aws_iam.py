@@ -83,10 +83,10 @@ def test_roles_exist_only_for_the_workloads_in_the_profile() -> None:
 
 def test_workload_policies_grant_what_each_workload_needs_and_no_more() -> None:
     graph = graph_of("fraud")
-    data = next(b for b in graph.of_type("aws:s3/bucket:Bucket") if b.inputs["bucketPrefix"].startswith("acme-fraud-data"))
-    artifacts = next(b for b in graph.of_type("aws:s3/bucket:Bucket") if b.inputs["bucketPrefix"].startswith("acme-fraud-artifacts"))
-    data_arn = f"arn:aws:s3:::{data.inputs['bucketPrefix']}"
-    artifacts_arn = f"arn:aws:s3:::{artifacts.inputs['bucketPrefix']}"
+    data = next(b for b in graph.of_type("aws:s3/bucket:Bucket") if b.inputs["bucket"].startswith("acme-fraud-data"))
+    artifacts = next(b for b in graph.of_type("aws:s3/bucket:Bucket") if b.inputs["bucket"].startswith("acme-fraud-artifacts"))
+    data_arn = f"arn:aws:s3:::{data.inputs['bucket']}"
+    artifacts_arn = f"arn:aws:s3:::{artifacts.inputs['bucket']}"
     policies = {w: inline_policies(graph, role_named(graph, f"acme-fraud-{w}"))[0]
                 for w in ("workspaces", "spark", "serving", "runners")}
     writes = {"s3:PutObject", "s3:DeleteObject"}

@@ -74,7 +74,7 @@ class ClusterSpec:
 @dataclass(frozen=True)
 class BucketSpec:
     purpose: Literal["data", "artifacts"]
-    name: str  # bucket name prefix; the cloud adds a unique suffix
+    name: str  # the exact bucket name, e.g. "acme-fraud-artifacts"
 
 
 @dataclass(frozen=True)
