@@ -149,7 +149,7 @@ def test_stack_outputs_name_what_users_need(profile: str) -> None:
         assert outputs["kubeconfig"] == "[secret]"
         assert outputs["cluster_name"] == spec.aws.cluster.name  # type: ignore[union-attr]
         assert outputs["data_bucket"] == f"{spec.stack_name}-data"
-        assert outputs["artifacts_bucket"].startswith(f"{spec.stack_name}-artifacts-")
+        assert outputs["artifacts_bucket"] == f"{spec.stack_name}-artifacts"
         assert outputs["registry_url"].endswith(f".dkr.ecr.{spec.aws.region}.amazonaws.com/{spec.aws.registry.name}")  # type: ignore[union-attr]
         assert outputs["image"] == f"{outputs['registry_url']}:{spec.image.tag}"
     else:
