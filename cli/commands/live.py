@@ -1,0 +1,260 @@
+"""Live commands: up, preview, refresh, destroy, outputs, restore, doctor, drift, ci init.
+
+All engine work is in `dsenv.live`; Pulumi is imported inside the functions only.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from dsenv.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from dsenv.live.engine import Engine, LiveStack, OpResult
+    from dsenv.live.events import Recorder
+    from dsenv.spec.model import EnvironmentSpec
+
+ProfileArg = Annotated[Path, typer.Argument(help="A team profile.", metavar="PROFILE")]
+Backend = Annotated[str | None, typer.Option(
+    "--backend", help="State backend URL (file://, s3://, https://). Default: DSENV_BACKEND, "
+    "else a local file backend in ~/.dsenv/state.")]
+Secrets = Annotated[str | None, typer.Option(
+    "--secrets-provider", help="passphrase (PULUMI_CONFIG_PASSPHRASE[_FILE]) or awskms://KEY.")]
+Only = Annotated[str | None, typer.Option(
+    "--only", help="Limit to one capability: base, workspaces, spark, kafka, runners, serving.")]
+Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; required without a terminal.")]
+
+ci_app = typer.Typer(help="Generate CI workflows.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    for command in (preview, up, refresh, destroy, outputs, restore, doctor, drift):
+        app.command()(command)
+    ci_app.command("init")(ci_init)
+    app.add_typer(ci_app, name="ci")
+
+
+def _engine(backend: str | None, secrets: str | None) -> Engine:
+    from dsenv.live.engine import Engine
+    from dsenv.live.pulumicli import find_pulumi
+    from dsenv.live.settings import resolve_settings
+
+    prompt = (lambda text: typer.prompt(text, hide_input=True)) if sys.stdin.isatty() else None
+    return Engine(resolve_settings(backend, secrets, prompt=prompt), find_pulumi())
+
+
+def _spec(profile: Path) -> EnvironmentSpec:
+    from dsenv.profile.load import load_team
+    from dsenv.spec.expand import expand_profile
+
+    return expand_profile(load_team(profile))
+
+
+def _open(profile: Path, backend: str | None, secrets: str | None) -> tuple[LiveStack, EnvironmentSpec]:
+    from dsenv.live.programs import program_for
+
+    spec = _spec(profile)
+    return _engine(backend, secrets).open(spec.stack_name, program_for(spec)), spec
+
+
+def _recorder(live: bool = True) -> Recorder:
+    from rich.console import Console
+
+    from dsenv.live.events import SYMBOLS, Recorder, Step
+
+    console = Console(stderr=True, highlight=False)
+
+    def show(step: Step) -> None:
+        if step.type == "pulumi:pulumi:Stack" or (step.op == "same" and not step.done):
+            return
+        state = "[red]failed[/]" if step.failed else ("done" if step.done else "...")
+        console.print(f"  {SYMBOLS.get(step.op, '?'):>2} {step.op:<8} {step.type}  {step.name}  {state}")
+
+    return Recorder(listener=show if live else None)
+
+
+def _targets(stack: LiveStack, only: str | None) -> list[str] | None:
+    if not only:
+        return None
+    from dsenv.live.targets import capability_urns
+
+    return capability_urns(stack.resources(), only)
+
+
+def _print_changes(result: OpResult) -> None:
+    from dsenv.live.events import SYMBOLS
+
+    for s in result.changes:
+        paths = f"  ({', '.join(s.paths)})" if s.paths else ""
+        typer.echo(f"{SYMBOLS.get(s.op, '?'):>2} {s.type}  {s.name}{paths}")
+    counts = ", ".join(f"{n} to {op}" for op, n in sorted(result.summary.items()) if op != "same")
+    typer.echo(f"{result.kind}: {counts or 'no changes'}")
+
+
+def _confirm(what: str, yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{what} needs --yes when there is no terminal to confirm on")
+    if not typer.confirm(f"{what}?"):
+        raise typer.Exit(int(ExitCode.OK))
+
+
+def preview(profile: ProfileArg, only: Only = None, backend: Backend = None,
+            secrets_provider: Secrets = None) -> None:
+    """Show what `up` would change, resource by resource, without changing anything."""
+    stack, _ = _open(profile, backend, secrets_provider)
+    _print_changes(stack.preview(_recorder(live=False), targets=_targets(stack, only)))
+
+
+def up(profile: ProfileArg, only: Only = None, yes: Yes = False, backend: Backend = None,
+       secrets_provider: Secrets = None) -> None:
+    """Create or update the team's environment (a state snapshot is kept first)."""
+    stack, _ = _open(profile, backend, secrets_provider)
+    targets = _targets(stack, only)
+    _print_changes(stack.preview(_recorder(live=False), targets=targets))
+    _confirm(f"Apply these changes to {stack.name}", yes)
+    result = stack.up(_recorder(), targets=targets)
+    _print_changes(result)
+    if result.snapshot:
+        typer.echo(f"state before this update kept as snapshot {result.snapshot.id}")
+
+
+def refresh(profile: ProfileArg, yes: Yes = False, clear_pending_creates: Annotated[
+        bool, typer.Option(help="Drop pending creates of an interrupted run.")] = False,
+        backend: Backend = None, secrets_provider: Secrets = None) -> None:
+    """Bring the state in line with the cloud (reads only; changes state, not the cloud)."""
+    stack, _ = _open(profile, backend, secrets_provider)
+    _confirm(f"Refresh the state of {stack.name}", yes)
+    _print_changes(stack.refresh(_recorder(), clear_pending_creates=clear_pending_creates))
+
+
+def destroy(profile: ProfileArg, only: Only = None, yes: Yes = False, exclude_protected: Annotated[
+        bool, typer.Option(help="Destroy everything except protected resources.")] = False,
+        backend: Backend = None, secrets_provider: Secrets = None) -> None:
+    """Delete the team's resources; stops at protected ones and says how to proceed."""
+    stack, _ = _open(profile, backend, secrets_provider)
+    targets = _targets(stack, only)
+    _confirm(f"Destroy {only or 'every'} resource(s) of {stack.name}", yes)
+    result = stack.destroy(_recorder(), targets=targets, exclude_protected=exclude_protected)
+    _print_changes(result)
+    if result.snapshot:
+        typer.echo(f"state before destroy kept as snapshot {result.snapshot.id}; "
+                   f"`dsenv restore {profile}` brings it back")
+
+
+def outputs(profile: ProfileArg, as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+            backend: Backend = None, secrets_provider: Secrets = None) -> None:
+    """Print the stack's outputs; secret values are always masked."""
+    stack, _ = _open(profile, backend, secrets_provider)
+    values = stack.outputs()
+    if as_json:
+        typer.echo(json.dumps(values, indent=2, sort_keys=True))
+        return
+    for key, value in sorted(values.items()):
+        typer.echo(f"{key}: {json.dumps(value)}")
+
+
+def restore(profile: ProfileArg, snapshot: Annotated[str | None, typer.Argument(
+        help="Snapshot id (or prefix). Default: the newest.")] = None,
+        list_only: Annotated[bool, typer.Option("--list", help="List the snapshots only.")] = False,
+        yes: Yes = False, backend: Backend = None, secrets_provider: Secrets = None) -> None:
+    """Bring back a state snapshot kept before an up or destroy."""
+    stack, _ = _open(profile, backend, secrets_provider)
+    store = stack.engine.snapshots()
+    if list_only:
+        for s in store.list(stack.name):
+            typer.echo(f"{s.id}  {s.op:<8} {s.resources} resources")
+        return
+    chosen = store.get(stack.name, snapshot)
+    _confirm(f"Replace the state of {stack.name} with snapshot {chosen.id}", yes)
+    before = stack.restore(chosen)
+    typer.echo(f"restored {chosen.id} ({chosen.resources} resources); previous state kept as {before.id}")
+
+
+def doctor(install: Annotated[bool, typer.Option("--install", help="Install the pinned Pulumi CLI into dsenv's cache if missing.")] = False,
+           backend: Backend = None, secrets_provider: Secrets = None) -> None:
+    """Check the Pulumi CLI, credentials, kube context, state backend, locks and pending operations."""
+    from dsenv.live.doctor import Check, run_checks
+    from dsenv.live.settings import resolve_settings
+
+    if install:
+        from dsenv.live.pulumicli import install_pulumi
+
+        cmd = install_pulumi()
+        typer.echo(f"installed {cmd.command} v{cmd.version}")
+    settings = resolve_settings(backend, secrets_provider, prompt=lambda _: "")
+    checks: list[Check] = run_checks(settings)
+    for c in checks:
+        typer.echo(f"{c.status.upper():<4} {c.name}: {c.detail}")
+        if c.fix and c.status != "ok":
+            typer.echo(f"     fix: {c.fix}")
+    if any(c.status == "fail" for c in checks):
+        raise typer.Exit(int(ExitCode.OPERATIONAL))
+
+
+def drift(
+    profiles: Annotated[list[Path] | None, typer.Argument(help="Team profiles to check.")] = None,
+    all_dir: Annotated[Path | None, typer.Option("--all", help="Check every team profile under DIR.")] = None,
+    shard: Annotated[str | None, typer.Option(help="Check shard I of N (I/N), for CI matrices.")] = None,
+    concurrency: Annotated[int, typer.Option(help="Stacks checked at once.")] = 4,
+    kind: Annotated[list[str] | None, typer.Option(help="pending, cloud or unmanaged; repeat. Default: all.")] = None,
+    output_format: Annotated[str, typer.Option("--format", help="table, json, junit or markdown (stdout).")] = "table",
+    junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML here.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")] = None,
+    markdown: Annotated[Path | None, typer.Option(help="Also write Markdown here.")] = None,
+    backend: Backend = None, secrets_provider: Secrets = None,
+) -> None:
+    """Report drift (pending, cloud, unmanaged) per stack. Exit 0 clean, 1 drift, 3 not checked."""
+    from dsenv.live.drift import KINDS, parse_shard, run_drift, targets_from_profiles
+    from dsenv.live.drift import shard as pick
+    from dsenv.live.reports import FORMATS, render
+    from dsenv.writer import Writer
+
+    if output_format not in FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(FORMATS)}")
+    kinds = tuple(kind or KINDS)
+    bad = [k for k in kinds if k not in KINDS]
+    if bad:
+        raise UsageError(f"unknown --kind {', '.join(bad)}; choose from {', '.join(KINDS)}")
+    paths = [*(profiles or []), *([all_dir] if all_dir else [])]
+    if not paths:
+        raise UsageError("name profiles or --all DIR")
+    targets = pick(targets_from_profiles(paths), *parse_shard(shard))
+    report = run_drift(_engine(backend, secrets_provider), targets, concurrency=concurrency,
+                       kinds=kinds)  # type: ignore[arg-type]
+    for path, fmt in ((junit, "junit"), (json_path, "json"), (markdown, "markdown")):
+        if path:
+            Writer(path.parent).write(path.name, render(report, fmt))
+    typer.echo(render(report, output_format))
+    raise typer.Exit(int(report.exit_code))
+
+
+def ci_init(
+    provider: Annotated[str, typer.Option(help="github or gitlab.")] = "github",
+    directory: Annotated[Path, typer.Option("--dir", help="Repository root to write into.")] = Path(),
+    profiles_dir: Annotated[str, typer.Option(help="Folder of team profiles, relative to the root.")] = "profiles",
+    shards: Annotated[int, typer.Option(help="Parallel shards of the drift matrix.")] = 4,
+    schedule: Annotated[str, typer.Option(help="Cron schedule (UTC).")] = "17 3 * * *",
+    aws_role_arn: Annotated[str, typer.Option(help="IAM role assumed by OIDC.")] = "arn:aws:iam::123456789012:role/dsenv-drift",
+    aws_region: Annotated[str, typer.Option(help="AWS region.")] = "eu-west-1",
+    backend: Annotated[str, typer.Option(help="State backend the workflow uses.")] = "s3://acme-dsenv-state",
+    force: Annotated[bool, typer.Option(help="Overwrite existing workflow files.")] = False,
+    dry_run: Annotated[bool, typer.Option(help="Show what would be written.")] = False,
+) -> None:
+    """Write the nightly drift workflow (schedule, shard matrix, OIDC, pinned Pulumi CLI)."""
+    from dsenv.live.ci import DriftWorkflow, drift_workflow, write_workflows
+    from dsenv.writer import Writer
+
+    if shards < 1:
+        raise UsageError("--shards must be at least 1")
+    workflow = DriftWorkflow(profiles_dir=profiles_dir, schedule=schedule, shards=shards,
+                             aws_role_arn=aws_role_arn, aws_region=aws_region, backend=backend)
+    writer = Writer(directory, dry_run=dry_run, force=force)
+    for path in write_workflows(writer, [drift_workflow(provider)], **workflow.context()):
+        typer.echo(f"{'would write' if dry_run else 'wrote'} {writer.display(path)}")

@@ -1,0 +1,107 @@
+"""Engine events as plain data: which resource, which operation, which property paths.
+
+The Automation API hands over `EngineEvent`s (from the CLI's `--event-log`); dsenv keeps
+what it reports on: per-resource steps with their changed paths, diagnostics and the
+summary. A `Recorder` is thread-safe because the SDK calls it from its log-watcher thread.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pulumi.automation import EngineEvent
+    from pulumi.automation.events import StepEventMetadata
+
+#: Operations that change nothing in the cloud.
+NO_CHANGE = frozenset({"same", "read", "refresh"})
+SYMBOLS = {
+    "create": "+", "update": "~", "delete": "-", "replace": "+-", "create-replacement": "+-",
+    "delete-replaced": "-", "same": " ", "read": ">", "refresh": "~", "import": "=",
+}
+
+
+@dataclass(frozen=True)
+class Step:
+    urn: str
+    type: str
+    op: str
+    paths: tuple[str, ...] = ()  # changed property paths, e.g. "tags.owner", "spec.replicas"
+    done: bool = False
+    failed: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.urn.rsplit("::", 1)[-1]
+
+    @property
+    def changes(self) -> bool:
+        """True when the step changes something (a refresh step counts if it found diffs)."""
+        if self.op == "refresh":
+            return bool(self.paths)
+        return self.op not in NO_CHANGE
+
+    def to_json(self) -> dict[str, object]:
+        return {"urn": self.urn, "type": self.type, "name": self.name, "op": self.op,
+                "paths": list(self.paths)}
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    severity: str
+    message: str
+    urn: str | None = None
+
+
+def _step(meta: StepEventMetadata, *, done: bool = False, failed: bool = False) -> Step:
+    paths = tuple(sorted((meta.detailed_diff or {}).keys())) or tuple(sorted(meta.diffs or ()))
+    return Step(urn=meta.urn, type=meta.type, op=meta.op.value, paths=paths, done=done,
+                failed=failed)
+
+
+@dataclass
+class Recorder:
+    """Collects steps (last event per URN wins), diagnostics and the change summary;
+    `listener` sees each step as it happens (the progress display)."""
+
+    listener: Callable[[Step], None] | None = None
+    steps: dict[str, Step] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    summary: dict[str, int] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __call__(self, event: EngineEvent) -> None:
+        step: Step | None = None
+        if event.resource_pre_event:
+            step = _step(event.resource_pre_event.metadata)
+        elif event.res_outputs_event:
+            step = _step(event.res_outputs_event.metadata, done=True)
+        elif event.res_op_failed_event:
+            step = _step(event.res_op_failed_event.metadata, failed=True)
+        with self._lock:
+            if step is not None:
+                previous = self.steps.get(step.urn)
+                if previous and not step.paths and previous.paths:
+                    step = Step(step.urn, step.type, step.op, previous.paths, step.done, step.failed)
+                self.steps[step.urn] = step
+            if event.diagnostic_event:
+                d = event.diagnostic_event
+                self.diagnostics.append(Diagnostic(d.severity, d.message.strip(), d.urn))
+            if event.summary_event:
+                self.summary = {str(getattr(k, "value", k)): int(v)
+                                for k, v in event.summary_event.resource_changes.items()}
+        if step is not None and self.listener:
+            self.listener(step)
+
+    def changed(self) -> list[Step]:
+        """Steps that change something, resource by resource, stack resource excluded."""
+        with self._lock:
+            steps = list(self.steps.values())
+        return sorted((s for s in steps if s.changes and s.type != "pulumi:pulumi:Stack"),
+                      key=lambda s: s.urn)
+
+    def messages(self, severity: str) -> list[str]:
+        return [d.message for d in self.diagnostics if d.severity == severity]

@@ -1,0 +1,105 @@
+"""Drift checks and reports against the stand-in CLI (see tests/live/standin/pulumi), the
+unmanaged check against moto's tagging API, JUnit read back with junitparser."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from junitparser import Error, Failure, JUnitXml
+from moto import mock_aws
+
+from dsenv.errors import ExitCode
+from dsenv.live.drift import DriftTarget, parse_shard, run_drift, shard
+from dsenv.live.events import Recorder
+from dsenv.live.reports import to_junit, to_markdown
+from dsenv.live.unmanaged import unmanaged
+
+from .conftest import Standin, team_resources
+
+# Each test drives the real Automation API against the stand-in CLI: a few seconds each.
+pytestmark = pytest.mark.slow
+
+
+def target(stack: str, region: str | None = None) -> DriftTarget:
+    return DriftTarget(f"profiles/{stack}.yaml", stack, "team", region, lambda: None)
+
+
+def deploy(engine: Any, standin: Standin, stack: str, **scenario: Any) -> None:
+    standin.scenario(stack, desired=team_resources(stack))
+    engine.open(stack, lambda: None).up(Recorder())
+    if scenario:
+        standin.scenario(stack, desired=team_resources(stack), **scenario)
+
+
+def test_drift_kinds_exit_codes_and_junit(engine: Any, standin: Standin, tmp_path: Path) -> None:
+    deploy(engine, standin, "acme-clean")
+    topic = team_resources("acme-cloud")[3]["urn"]
+    deploy(engine, standin, "acme-cloud", cloud={topic: {"spec": {"partitions": 6}}})
+    report = run_drift(engine, [target("acme-clean"), target("acme-cloud"), target("acme-new")],
+                       concurrency=3, kinds=("pending", "cloud"))
+    by = {s.stack: s for s in report.stacks}
+    assert by["acme-clean"].status == "clean"
+    assert [(f.kind, f.op, f.paths) for f in by["acme-cloud"].findings] == [
+        ("cloud", "refresh", ("spec.partitions",))]
+    assert by["acme-new"].findings[0].kind == "pending"  # never deployed
+    assert report.exit_code == ExitCode.FINDINGS
+    path = tmp_path / "junit.xml"
+    path.write_text(to_junit(report))
+    suite = next(iter(JUnitXml.fromfile(str(path))))
+    cases = {c.name: c for c in suite}
+    assert suite.tests == 3 and suite.failures == 2 and suite.errors == 0
+    assert cases["acme-clean"].is_passed
+    assert isinstance(cases["acme-cloud"].result[0], Failure)
+    assert "spec.partitions" in to_markdown(report)
+
+
+def test_a_stack_that_cannot_be_checked_is_exit_3(engine: Any, standin: Standin, tmp_path: Path) -> None:
+    deploy(engine, standin, "acme-locked")
+    standin.lock("acme-locked")
+    report = run_drift(engine, [target("acme-locked")], kinds=("pending",))
+    assert report.exit_code == ExitCode.OPERATIONAL and "ci-bot" in (report.stacks[0].error or "")
+    path = tmp_path / "junit.xml"
+    path.write_text(to_junit(report))
+    case = next(iter(next(iter(JUnitXml.fromfile(str(path))))))
+    assert isinstance(case.result[0], Error)
+
+
+def test_shards_partition_the_stacks() -> None:
+    targets = [target(f"acme-{i:02d}") for i in range(10)]
+    parts = [shard(targets, i, 3) for i in (1, 2, 3)]
+    names = sorted(t.stack for part in parts for t in part)
+    assert names == sorted(t.stack for t in targets) and [len(p) for p in parts] == [4, 3, 3]
+    assert parse_shard("2/3") == (2, 3)
+
+
+@mock_aws
+def test_unmanaged_finds_team_tagged_resources_missing_from_state(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    s3 = boto3.client("s3", region_name="us-east-1")
+    for name, tags in (("managed", {"dsenv:team": "team"}), ("by-hand", {"dsenv:team": "team"}),
+                       ("other-team", {"dsenv:team": "other"}), ("untagged", {})):
+        s3.create_bucket(Bucket=name)
+        if tags:
+            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [
+                {"Key": k, "Value": v} for k, v in tags.items()]})
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[{
+        "ResourceType": "vpc", "Tags": [{"Key": "dsenv:team", "Value": "team"}]}])
+    state_outputs = [{"arn": "arn:aws:s3:::managed", "tags": {"dsenv:team": "team"}}]
+    found = unmanaged("team", "us-east-1", state_outputs)
+    assert "arn:aws:s3:::by-hand" in found
+    assert "arn:aws:s3:::managed" not in found
+    assert not any("other-team" in a or "untagged" in a for a in found)
+    assert any(":vpc/" in a for a in found)
+
+
+def test_drift_json_lists_findings(engine: Any, standin: Standin) -> None:
+    deploy(engine, standin, "acme-json")
+    report = run_drift(engine, [target("acme-json")], kinds=("cloud",))
+    data = json.loads(json.dumps(report.to_json()))
+    assert data["clean"] == 1 and data["stacks"][0]["findings"] == []

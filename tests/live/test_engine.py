@@ -1,0 +1,177 @@
+"""The Automation API adapter, run with the real `pulumi.automation` SDK against the
+stand-in CLI in tests/live/standin (the real CLI cannot be installed here)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from dsenv.errors import ExitCode, OperationalError
+from dsenv.live.engine import PendingOperationsError, ProtectedResourcesError, StackLockedError
+from dsenv.live.events import Recorder
+from dsenv.live.pulumicli import MIN_VERSION, find_pulumi
+from dsenv.live.targets import capability_urns
+
+from .conftest import Standin, team_resources
+
+# Each test drives the real Automation API against the stand-in CLI: a few seconds each.
+pytestmark = pytest.mark.slow
+
+STACK = "acme-team"
+
+
+def noop() -> None:
+    return None
+
+
+def test_cli_found_on_path_and_version_checked(standin: Standin) -> None:
+    cmd = find_pulumi()
+    assert cmd.command == "pulumi" and cmd.version is not None
+    assert cmd.version >= MIN_VERSION
+
+
+def test_too_old_cli_is_refused_with_exit_3(standin: Standin, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DSENV_STANDIN_VERSION", "3.100.0")
+    with pytest.raises(OperationalError) as err:
+        find_pulumi()
+    assert err.value.exit_code == ExitCode.OPERATIONAL
+    assert "3.100.0" in err.value.message
+
+
+def test_missing_cli_is_exit_3_with_the_fix(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("DSENV_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with pytest.raises(OperationalError) as err:
+        find_pulumi()
+    assert "no usable Pulumi CLI" in err.value.message and err.value.hint
+
+
+def test_stack_is_created_then_selected(engine: Any, standin: Standin) -> None:
+    standin.scenario(STACK, desired=team_resources(STACK))
+    engine.open(STACK, noop)
+    assert (standin.backend / ".pulumi" / "stacks" / "dsenv" / f"{STACK}.json").exists()
+    assert engine.open(STACK, noop).name == STACK
+    assert engine.open("acme-missing", noop, create=False) is None
+
+
+def test_preview_then_up_report_steps_from_the_event_log(engine: Any, standin: Standin) -> None:
+    standin.scenario(STACK, desired=team_resources(STACK))
+    stack = engine.open(STACK, noop)
+    preview = stack.preview(Recorder())
+    assert preview.summary == {"create": 4}
+    assert {s.name for s in preview.changes} == {"team", "data", "transactions"}
+    seen: list[str] = []
+    up = stack.up(Recorder(listener=lambda s: seen.append(f"{s.op}:{s.name}:{s.done}")))
+    assert "create:transactions:True" in seen
+    assert up.snapshot is not None and up.snapshot.resources == 0  # state before the update
+    assert len(stack.resources()) == 4
+    again = stack.preview(Recorder(), expect_no_changes=True)
+    assert again.changes == []
+
+
+def test_changed_inputs_show_their_property_paths(engine: Any, standin: Standin) -> None:
+    desired = team_resources(STACK)
+    standin.scenario(STACK, desired=desired)
+    stack = engine.open(STACK, noop)
+    stack.up(Recorder())
+    desired[3]["inputs"] = {"spec": {"partitions": 24}}
+    standin.scenario(STACK, desired=desired)
+    changes = stack.preview(Recorder(), expect_no_changes=True).changes
+    assert [(c.op, c.name, c.paths) for c in changes] == [("update", "transactions", ("spec.partitions",))]
+
+
+def test_held_lock_exits_3_naming_the_holder(engine: Any, standin: Standin) -> None:
+    standin.scenario(STACK, desired=team_resources(STACK))
+    stack = engine.open(STACK, noop)
+    standin.lock(STACK, holder="nightly-ci", pid=777)
+    with pytest.raises(StackLockedError) as err:
+        stack.up(Recorder())
+    assert err.value.exit_code == ExitCode.OPERATIONAL
+    assert "nightly-ci@runner-7 (pid 777)" in err.value.message
+    assert "pulumi cancel" in (err.value.hint or "")
+
+
+def test_pending_operations_are_detected_and_explained(engine: Any, standin: Standin) -> None:
+    standin.scenario(STACK, desired=team_resources(STACK))
+    stack = engine.open(STACK, noop)
+    stack.up(Recorder())
+    state = stack.export()
+    victim = state["deployment"]["resources"][1]["urn"]
+    state["deployment"]["pending_operations"] = [{"resource": {"urn": victim}, "type": "creating"}]
+    stack.import_state(state)
+    with pytest.raises(PendingOperationsError) as err:
+        stack.up(Recorder())
+    assert victim in err.value.message and "creating" in err.value.message
+    assert "dsenv refresh" in (err.value.hint or "")
+    recorder = Recorder()
+    stack.preview(recorder)  # the engine's own warning reaches the diagnostics too
+    assert any("1 pending operations" in m for m in recorder.messages("warning"))
+    stack.refresh(Recorder(), clear_pending_creates=True)
+    assert stack.pending_operations() == []
+
+
+def test_transient_failures_are_retried_then_succeed(engine: Any, standin: Standin) -> None:
+    standin.scenario(STACK, desired=team_resources(STACK),
+                     fail={"op": "up", "times": 2, "stderr": "error: 503 Service Unavailable"})
+    result = engine.open(STACK, noop).up(Recorder())
+    assert result.attempts == 3
+
+
+def test_non_transient_failure_is_not_retried(engine: Any, standin: Standin) -> None:
+    standin.scenario(STACK, desired=team_resources(STACK),
+                     fail={"op": "up", "times": 1, "stderr": "error: AccessDenied: not allowed"})
+    with pytest.raises(OperationalError, match="AccessDenied"):
+        engine.open(STACK, noop).up(Recorder())
+    counter = standin.backend / f".standin-failures-{STACK}-up"
+    assert counter.read_text() == "1"
+
+
+def test_destroy_stops_at_protected_resources(engine: Any, standin: Standin) -> None:
+    standin.scenario(STACK, desired=team_resources(STACK))
+    stack = engine.open(STACK, noop)
+    stack.up(Recorder())
+    with pytest.raises(ProtectedResourcesError) as err:
+        stack.destroy(Recorder())
+    assert "BucketV2::data" in err.value.message and "--exclude-protected" in (err.value.hint or "")
+    assert len(stack.resources()) == 4  # nothing was deleted
+    stack.destroy(Recorder(), exclude_protected=True)
+    assert [r.type for r in stack.resources()] == ["aws:s3/bucketV2:BucketV2"]
+
+
+def test_only_targets_one_capability_subtree(engine: Any, standin: Standin) -> None:
+    standin.scenario(STACK, desired=team_resources(STACK))
+    stack = engine.open(STACK, noop)
+    stack.up(Recorder())
+    targets = capability_urns(stack.resources(), "kafka")
+    assert len(targets) == 2 and all("kafka" in t for t in targets)
+    desired = team_resources(STACK)
+    desired[1]["inputs"] = {"tags": {"owner": "someone-else"}}
+    desired[3]["inputs"] = {"spec": {"partitions": 3}}
+    standin.scenario(STACK, desired=desired)
+    changed = stack.preview(Recorder(), targets=targets).changes
+    assert [c.name for c in changed] == ["transactions"]
+
+
+def test_export_import_and_restore_round_trip(engine: Any, standin: Standin) -> None:
+    standin.scenario(STACK, desired=team_resources(STACK))
+    stack = engine.open(STACK, noop)
+    stack.up(Recorder())
+    deployed = stack.export()
+    stack.destroy(Recorder(), exclude_protected=True)
+    snapshot = engine.snapshots().get(STACK)  # newest: taken before the destroy
+    assert snapshot.op == "destroy" and snapshot.load() == deployed
+    stack.restore(snapshot)
+    assert json.dumps(stack.export(), sort_keys=True) == json.dumps(deployed, sort_keys=True)
+
+
+def test_snapshots_are_bounded_per_stack(engine: Any, standin: Standin) -> None:
+    from dsenv.live.snapshots import SnapshotStore
+
+    store = SnapshotStore(standin.root / "snaps", keep=3)
+    for i in range(5):
+        store.save(STACK, "up", {"version": 3, "deployment": {"resources": [{}] * i}})
+    kept = store.list(STACK)
+    assert [s.resources for s in kept] == [4, 3, 2]
