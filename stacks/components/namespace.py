@@ -37,6 +37,9 @@ PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 HUB_PROXY_PORT = 8000
 
 
+MSK_IAM_PORT = 9098
+
+
 def namespace_manifest(name: str, labels: Mapping[str, str]) -> dict[str, Any]:
     return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(labels)}}
 
@@ -189,6 +192,25 @@ def network_policy_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
                     "podSelector": {"matchLabels": {"app": "jupyterhub", "component": "proxy"}},
                     "policyTypes": ["Ingress"],
                     "ingress": [{"ports": [{"protocol": "TCP", "port": HUB_PROXY_PORT}]}],
+                },
+            )
+        )
+    if spec.kafka and spec.kafka.engine != "strimzi" and spec.aws:
+        # Amazon MSK with IAM auth listens on 9098 inside the VPC, outside the cluster.
+        policies.append(
+            _policy(
+                "allow-msk-egress",
+                ns,
+                labels,
+                {
+                    "podSelector": all_pods,
+                    "policyTypes": ["Egress"],
+                    "egress": [
+                        {
+                            "to": [{"ipBlock": {"cidr": spec.aws.network.cidr}}],
+                            "ports": [{"protocol": "TCP", "port": MSK_IAM_PORT}],
+                        }
+                    ],
                 },
             )
         )

@@ -257,6 +257,9 @@ CHART_CONTEXTS: dict[str, tuple[ValuesContext, ...]] = {
         _ctx("controller", "kserve.controller.securityContext",
              "kserve.controller.containerSecurityContext"),
     ),
+    "cluster-autoscaler": (
+        _ctx("autoscaler", "securityContext", "containerSecurityContext"),
+    ),
     "cert-manager": (
         _ctx("controller", "securityContext", "containerSecurityContext"),
         _ctx("webhook", "webhook.securityContext", "webhook.containerSecurityContext"),

@@ -336,6 +336,10 @@ def test_msk_uses_iam_auth_tls_the_cluster_key_and_accepts_only_the_cluster(tmp_
                              "securityGroups": ["sg-0c1a2b3c4d5e6f708"], "toPort": 9098}]
     assert graph.outputs["kafka_bootstrap"].endswith(":9098")
     assert not graph.of_type("dsenv:kafka:StrimziKafka")
+    # the team namespace's default-deny lets workloads reach MSK, and only inside the VPC
+    egress = next(r for r in graph.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                  if r.inputs["metadata"]["name"] == "allow-msk-egress").inputs["spec"]["egress"]
+    assert egress == [{"ports": [{"port": 9098, "protocol": "TCP"}], "to": [{"ipBlock": {"cidr": "10.40.0.0/16"}}]}]
 
 
 def test_msk_serverless_is_a_serverless_cluster_with_iam_auth(tmp_path: Path) -> None:
