@@ -80,3 +80,30 @@ class ResourceGraph:
             "resources": [r.to_json() for r in self.resources],
             "outputs": self.outputs,
         }
+
+
+def resource_from_json(data: dict[str, Any]) -> Resource:
+    return Resource(
+        urn=data["urn"],
+        type=data["type"],
+        name=data["name"],
+        custom=bool(data.get("custom", True)),
+        parent=data.get("parent"),
+        dependencies=tuple(data.get("dependencies") or ()),
+        inputs=dict(data.get("inputs") or {}),
+        protect=bool(data.get("protect", False)),
+        provider=data.get("provider"),
+        delete_before_replace=bool(data.get("delete_before_replace", False)),
+        ignore_changes=tuple(data.get("ignore_changes") or ()),
+        capability=str(data.get("capability", "base")),
+    )
+
+
+def graph_from_json(data: dict[str, Any]) -> ResourceGraph:
+    """The inverse of `ResourceGraph.to_json` (also reads a `dsenv plan --format json`)."""
+    return ResourceGraph(
+        stack=str(data.get("stack", "")),
+        project=str(data.get("project", "")),
+        resources=sorted((resource_from_json(r) for r in data.get("resources", [])), key=lambda r: r.urn),
+        outputs=dict(data.get("outputs") or {}),
+    )

@@ -1,0 +1,330 @@
+"""dsenv's security rules, written once over a resource graph.
+
+`dsenv check` runs them on the graph captured offline; the CrossGuard pack in `policy/`
+turns the engine's view of a live preview into the same `ResourceGraph` and runs the same
+functions, so the two can never disagree.
+
+Each rule yields `Hit`s (resource, property path, message); `run_rules` turns them into
+`Finding`s carrying the rule id and severity.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+from dsenv.offline.graph import Resource, ResourceGraph
+
+SEVERITIES = ("critical", "high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    severity: str
+    urn: str
+    name: str
+    type: str
+    path: str  # property path inside the resource's inputs ("" for the whole resource)
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+
+class Hit(NamedTuple):
+    resource: Resource
+    path: str
+    message: str
+    severity: str | None = None  # None: the rule's own severity
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    severity: str
+    description: str
+    check: Callable[[ResourceGraph], Iterable[Hit]]
+
+
+def _dig(obj: Any, path: str) -> Any:
+    for key in path.split("."):
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def _dependents(graph: ResourceGraph, target: Resource, prefix: str) -> list[Resource]:
+    """Resources of a type starting with `prefix` that depend on `target` (through an input
+    such as `bucket=b.id` or an explicit dependency)."""
+    return [r for r in graph if r.type.startswith(prefix) and target.urn in r.dependencies]
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+# --- Pod Security `restricted` ----------------------------------------------------------
+
+
+def _is_kubernetes_object(r: Resource) -> bool:
+    return r.custom and r.type.startswith("kubernetes:") and "kind" in r.inputs and "apiVersion" in r.inputs
+
+
+def chart_name(r: Resource) -> str:
+    chart = str(r.inputs.get("chart", ""))
+    return chart.rstrip("/").rsplit("/", 1)[-1]
+
+
+def pod_security(graph: ResourceGraph) -> Iterator[Hit]:
+    from dsenv.stacks.components.podsecurity import check_chart_values, check_object
+
+    for r in graph:
+        if _is_kubernetes_object(r):
+            for problem in check_object(r.inputs):
+                yield Hit(r, "spec", f"not Pod Security restricted: {problem}")
+        elif r.type.startswith("kubernetes:helm.sh/") and isinstance(r.inputs.get("values"), Mapping):
+            for problem in check_chart_values(chart_name(r), r.inputs["values"]):
+                yield Hit(r, "values", f"not Pod Security restricted: {problem}")
+
+
+# --- S3 ---------------------------------------------------------------------------------
+
+_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
+_BLOCKS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+
+
+def _buckets(graph: ResourceGraph) -> list[Resource]:
+    return [r for r in graph if r.type in _BUCKETS]
+
+
+def s3_public_access_block(graph: ResourceGraph) -> Iterator[Hit]:
+    for b in _buckets(graph):
+        blocks = _dependents(graph, b, "aws:s3/bucketPublicAccessBlock:")
+        if not blocks:
+            yield Hit(b, "", "no BucketPublicAccessBlock for this bucket")
+        for pab in blocks:
+            for flag in _BLOCKS:
+                if pab.inputs.get(flag) is not True:
+                    yield Hit(pab, flag, f"{flag} must be true on bucket {b.name}")
+
+
+def s3_encryption(graph: ResourceGraph) -> Iterator[Hit]:
+    for b in _buckets(graph):
+        configs = _dependents(graph, b, "aws:s3/bucketServerSideEncryptionConfiguration")
+        inline = _dig(b.inputs, "serverSideEncryptionConfiguration.rule.applyServerSideEncryptionByDefault.sseAlgorithm")
+        algorithms = [inline] if inline else []
+        for c in configs:
+            algorithms += [_dig(rule, "applyServerSideEncryptionByDefault.sseAlgorithm") for rule in _as_list(c.inputs.get("rules"))]
+        if not any(a in ("aws:kms", "aws:kms:dsse", "AES256") for a in algorithms):
+            yield Hit(b, "serverSideEncryptionConfiguration", "no default server-side encryption (SSE-KMS or SSE-S3)")
+
+
+def s3_versioning(graph: ResourceGraph) -> Iterator[Hit]:
+    for b in _buckets(graph):
+        enabled = _dig(b.inputs, "versioning.enabled") is True or any(
+            _dig(v.inputs, "versioningConfiguration.status") == "Enabled"
+            for v in _dependents(graph, b, "aws:s3/bucketVersioning")
+        )
+        if not enabled:
+            yield Hit(b, "versioning", "versioning is not enabled")
+
+
+def _statements(document: Any) -> list[dict[str, Any]]:
+    if isinstance(document, str):
+        try:
+            document = json.loads(document)
+        except ValueError:
+            return []
+    if not isinstance(document, Mapping):
+        return []
+    return [s for s in _as_list(document.get("Statement")) if isinstance(s, dict)]
+
+
+def _denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
+    principal = statement.get("Principal")
+    everyone = principal == "*" or (isinstance(principal, Mapping) and "*" in _as_list(principal.get("AWS")))
+    actions = _as_list(statement.get("Action"))
+    condition = _dig(statement, "Condition.Bool.aws:SecureTransport")
+    return (
+        statement.get("Effect") == "Deny"
+        and everyone
+        and any(a in ("s3:*", "*") for a in actions)
+        and str(condition).lower() == "false"
+    )
+
+
+def s3_tls_only(graph: ResourceGraph) -> Iterator[Hit]:
+    for b in _buckets(graph):
+        policies = _dependents(graph, b, "aws:s3/bucketPolicy:")
+        if not any(_denies_insecure_transport(s) for p in policies for s in _statements(p.inputs.get("policy"))):
+            yield Hit(b, "policy", "no bucket policy denying requests without TLS (aws:SecureTransport false)")
+
+
+# --- EKS --------------------------------------------------------------------------------
+
+
+def _clusters(graph: ResourceGraph) -> list[Resource]:
+    return graph.of_type("aws:eks/cluster:Cluster")
+
+
+def eks_private_endpoint(graph: ResourceGraph) -> Iterator[Hit]:
+    for c in _clusters(graph):
+        vpc = c.inputs.get("vpcConfig") or {}
+        if vpc.get("endpointPrivateAccess") is not True:
+            yield Hit(c, "vpcConfig.endpointPrivateAccess", "the private API endpoint must be enabled")
+        # the API defaults to a public endpoint open to 0.0.0.0/0 when not told otherwise
+        if vpc.get("endpointPublicAccess") is not False:
+            cidrs = _as_list(vpc.get("publicAccessCidrs"))
+            if not cidrs or "0.0.0.0/0" in cidrs:
+                yield Hit(c, "vpcConfig.publicAccessCidrs",
+                          "the public API endpoint is open to the internet; disable it or list CIDRs")
+
+
+def eks_secrets_encryption(graph: ResourceGraph) -> Iterator[Hit]:
+    for c in _clusters(graph):
+        configs = _as_list(c.inputs.get("encryptionConfig"))
+        if not any("secrets" in _as_list(e.get("resources")) and _dig(e, "provider.keyArn") for e in configs):
+            yield Hit(c, "encryptionConfig", "Kubernetes secrets must be encrypted with a KMS key")
+
+
+def eks_audit_logs(graph: ResourceGraph) -> Iterator[Hit]:
+    for c in _clusters(graph):
+        types = _as_list(c.inputs.get("enabledClusterLogTypes"))
+        missing = [t for t in ("api", "audit", "authenticator") if t not in types]
+        if missing:
+            yield Hit(c, "enabledClusterLogTypes", f"control-plane logs not enabled: {', '.join(missing)}")
+
+
+# --- ECR --------------------------------------------------------------------------------
+
+
+def ecr_scan_on_push(graph: ResourceGraph) -> Iterator[Hit]:
+    for r in graph.of_type("aws:ecr/repository:Repository"):
+        if _dig(r.inputs, "imageScanningConfiguration.scanOnPush") is not True:
+            yield Hit(r, "imageScanningConfiguration.scanOnPush", "images must be scanned on push")
+
+
+def ecr_immutable_tags(graph: ResourceGraph) -> Iterator[Hit]:
+    for r in graph.of_type("aws:ecr/repository:Repository"):
+        if r.inputs.get("imageTagMutability") not in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION"):
+            yield Hit(r, "imageTagMutability", "image tags must be immutable")
+
+
+# --- IAM --------------------------------------------------------------------------------
+
+#: (type, input path) of every IAM policy document an identity or resource can carry.
+_DOCUMENTS = {
+    "aws:iam/policy:Policy": "policy",
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/userPolicy:UserPolicy": "policy",
+    "aws:iam/groupPolicy:GroupPolicy": "policy",
+    "aws:s3/bucketPolicy:BucketPolicy": "policy",
+    "aws:ecr/repositoryPolicy:RepositoryPolicy": "policy",
+}
+
+
+def policy_documents(graph: ResourceGraph, *, identity_only: bool = False) -> Iterator[tuple[Resource, str, Any]]:
+    """(resource, path, document) of every permissions policy in the graph (not trust policies)."""
+    for r in graph:
+        path = _DOCUMENTS.get(r.type)
+        if path and r.inputs.get(path) and not (identity_only and r.type.startswith(("aws:s3/", "aws:ecr/"))):
+            yield r, path, r.inputs[path]
+        if r.type == "aws:iam/role:Role":
+            for i, inline in enumerate(_as_list(r.inputs.get("inlinePolicies"))):
+                if isinstance(inline, Mapping) and inline.get("policy"):
+                    yield r, f"inlinePolicies[{i}].policy", inline["policy"]
+
+
+def iam_no_wildcard_admin(graph: ResourceGraph) -> Iterator[Hit]:
+    for r, path, document in policy_documents(graph):
+        for i, s in enumerate(_statements(document)):
+            actions = _as_list(s.get("Action"))
+            resources = _as_list(s.get("Resource"))
+            if s.get("Effect") == "Allow" and any(a in ("*", "*:*") for a in actions) and (
+                "*" in resources or not resources
+            ):
+                yield Hit(r, f"{path}.Statement[{i}]", "allows every action (*) on every resource (*)")
+    for r in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
+        if str(r.inputs.get("policyArn", "")).endswith(":policy/AdministratorAccess"):
+            yield Hit(r, "policyArn", "attaches AdministratorAccess")
+
+
+def iam_irsa_trust(graph: ResourceGraph) -> Iterator[Hit]:
+    """A role assumable through the cluster's OIDC provider must name exactly one service
+    account (`sub`) and the STS audience (`aud`), with StringEquals, never a wildcard."""
+    for r in graph.of_type("aws:iam/role:Role"):
+        for i, s in enumerate(_statements(r.inputs.get("assumeRolePolicy"))):
+            federated = _as_list(_dig(s, "Principal.Federated"))
+            if "sts:AssumeRoleWithWebIdentity" not in _as_list(s.get("Action")) or not any(
+                "oidc-provider" in str(f) for f in federated
+            ):
+                continue
+            where = f"assumeRolePolicy.Statement[{i}].Condition"
+            equals = _dig(s, "Condition.StringEquals") or {}
+            if s.get("Effect") != "Allow":
+                continue
+            if _dig(s, "Condition.StringLike"):
+                yield Hit(r, f"{where}.StringLike", "IRSA trust must use StringEquals, not StringLike")
+            subs = [v for k, v in equals.items() if str(k).endswith(":sub")]
+            auds = [v for k, v in equals.items() if str(k).endswith(":aud")]
+            sub_values = [x for v in subs for x in _as_list(v)]
+            if len(sub_values) != 1 or not str(sub_values[0]).startswith("system:serviceaccount:") or (
+                "*" in str(sub_values[0]) or str(sub_values[0]).count(":") != 3
+            ):
+                yield Hit(r, f"{where}.StringEquals", "IRSA trust must name exactly one service account "
+                          "(`<issuer>:sub` = system:serviceaccount:NAMESPACE:NAME)")
+            if [x for v in auds for x in _as_list(v)] != ["sts.amazonaws.com"]:
+                yield Hit(r, f"{where}.StringEquals", "IRSA trust must require `<issuer>:aud` = sts.amazonaws.com")
+
+
+_PARLIAMENT_SEVERITY = {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "medium", "LOW": "low", "INFO": "low"}
+
+
+def iam_parliament(graph: ResourceGraph) -> Iterator[Hit]:
+    """Every identity policy document through parliament's IAM linter."""
+    try:
+        import parliament
+    except ImportError:  # the policy pack may run without the linter
+        return
+    for r, path, document in policy_documents(graph, identity_only=True):
+        text = document if isinstance(document, str) else json.dumps(document)
+        for finding in parliament.analyze_policy_string(text).findings:
+            severity = str(parliament.config.get(finding.issue, {}).get("severity", "MEDIUM"))
+            yield Hit(r, path, f"parliament {finding.issue}: {finding.detail}", _PARLIAMENT_SEVERITY.get(severity, "medium"))
+
+
+RULES: tuple[Rule, ...] = (
+    Rule("pod-security-restricted", "high", "Every pod template (objects, custom resources, chart values) meets Pod Security restricted.", pod_security),
+    Rule("s3-public-access-block", "high", "Every bucket has all four public access blocks on.", s3_public_access_block),
+    Rule("s3-encryption", "high", "Every bucket has default server-side encryption.", s3_encryption),
+    Rule("s3-versioning", "medium", "Every bucket has versioning enabled.", s3_versioning),
+    Rule("s3-tls-only", "high", "Every bucket policy denies requests without TLS.", s3_tls_only),
+    Rule("eks-private-endpoint", "high", "EKS API endpoint private; a public one only for listed CIDRs.", eks_private_endpoint),
+    Rule("eks-secrets-encryption", "high", "EKS encrypts Kubernetes secrets with a KMS key.", eks_secrets_encryption),
+    Rule("eks-audit-logs", "medium", "EKS sends api, audit and authenticator logs.", eks_audit_logs),
+    Rule("ecr-scan-on-push", "medium", "ECR repositories scan images on push.", ecr_scan_on_push),
+    Rule("ecr-immutable-tags", "medium", "ECR repositories have immutable tags.", ecr_immutable_tags),
+    Rule("iam-no-wildcard-admin", "critical", "No IAM policy allows * actions on * resources.", iam_no_wildcard_admin),
+    Rule("iam-irsa-trust", "high", "IRSA trust policies name exactly one service account and the STS audience.", iam_irsa_trust),
+    Rule("iam-parliament", "medium", "IAM policy documents pass the parliament linter.", iam_parliament),
+)
+
+
+def run_rules(graph: ResourceGraph, rules: Iterable[Rule] = RULES) -> list[Finding]:
+    findings = [
+        Finding(rule.id, hit.severity or rule.severity, hit.resource.urn, hit.resource.name,
+                hit.resource.type, hit.path, hit.message)
+        for rule in rules
+        for hit in rule.check(graph)
+    ]
+    return sorted(set(findings), key=lambda f: (f.rule, f.urn, f.path, f.message))
+
+
+def rule(rule_id: str) -> Rule:
+    return next(r for r in RULES if r.id == rule_id)
