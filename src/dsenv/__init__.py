@@ -1,8 +1,18 @@
 """dsenv: declarative data-science environments as Pulumi programs."""
 
-from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
-try:
-    __version__ = version("dsenv")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+
+def __getattr__(name: str) -> Any:
+    # `__version__` is looked up on first use: importlib.metadata costs ~70 ms at start-up,
+    # which `dsenv --help` and `dsenv validate` should not pay.
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            found = version("dsenv")
+        except PackageNotFoundError:  # running from a source tree that is not installed
+            found = "0.0.0"
+        globals()["__version__"] = found
+        return found
+    raise AttributeError(f"module 'dsenv' has no attribute {name!r}")

@@ -110,8 +110,25 @@ def find_profiles(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
     return found
 
 
+#: Parsed parent profiles, so that validating many teams of one org parses the org once.
+_PARENTS: dict[tuple[str, str, int, int, int], Node] = {}
+_PARENTS_MAX = 64
+
+
+def _read_parent(path: Path, display: str) -> Node:
+    stat = path.stat()
+    key = (str(path), display, stat.st_ino, stat.st_mtime_ns, stat.st_size)
+    tree = _PARENTS.get(key)
+    if tree is None:
+        tree = read_file(path, display)  # a ProfileError is raised, never cached
+        if len(_PARENTS) >= _PARENTS_MAX:
+            _PARENTS.clear()
+        _PARENTS[key] = tree
+    return tree
+
+
 def _resolve(path: Path, display: str, stack: list[Path]) -> _Resolved:
-    root = read_file(path, display)
+    root = _read_parent(path, display) if stack else read_file(path, display)
     kind = _kind(root, display)
     extends = root.get("extends")
     if extends is None or extends.value is None:

@@ -9,6 +9,7 @@ position rather than silently resolved.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +18,11 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml import nodes as yn
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.events import AliasEvent, NodeEvent
 
 from dsenv.errors import Position, Problem, ProfileError
 
 MAX_BYTES = 1024 * 1024
+_YAML_DIRECTIVE = re.compile(r"^%YAML[ \t]+(\S*)", re.MULTILINE)
 MAX_DEPTH = 32
 
 KeyPath = tuple[str | int, ...]
@@ -109,33 +110,28 @@ def parse_text(text: str, display: str) -> Node:
             _fail(
                 display, line, col, f"control character U+{ord(ch):04X} is not allowed in a profile"
             )
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = True  # dsenv reports duplicates itself, naming both lines
+    directive = _YAML_DIRECTIVE.search(text)
+    if directive and directive.group(1) != "1.2":
+        line = text.count("\n", 0, directive.start()) + 1
+        _fail(
+            display,
+            line,
+            1,
+            f"%YAML {directive.group(1)} is not supported: profiles are YAML 1.2; remove the directive",
+        )
+    # The pure safe loader composes without the round-trip scanner's comment bookkeeping
+    # (about twice as fast); anchors and aliases are refused while building the tree.
+    yaml = YAML(typ="safe", pure=True)
     try:
-        for event in yaml.parse(text):
-            if isinstance(event, AliasEvent):
-                m = event.start_mark
-                _fail(
-                    display,
-                    m.line + 1,
-                    m.column + 1,
-                    f"alias *{event.anchor} is not allowed: write the value out (profiles refuse anchors and aliases)",
-                )
-            if isinstance(event, NodeEvent) and event.anchor:
-                m = event.start_mark
-                _fail(
-                    display,
-                    m.line + 1,
-                    m.column + 1,
-                    f"anchor &{event.anchor} is not allowed: profiles refuse anchors and aliases",
-                )
         documents = list(yaml.compose_all(text))
     except ProfileError:
         raise
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        if exc.context_mark is not None and "end of stream" in what.replace("<stream end>", "end of stream"):
+        if exc.context_mark is not None and "end of stream" in what.replace(
+            "<stream end>", "end of stream"
+        ):
             # a bracket or quote never closed: the useful place is where it was opened
             mark = exc.context_mark
             what += " (it is never closed before the end of the file)"
@@ -159,7 +155,7 @@ def parse_text(text: str, display: str) -> Node:
             "only one document per profile file; remove the second '---' document",
         )
     problems: list[Problem] = []
-    root = _build(documents[0], display, problems, depth=0)
+    root = _build(documents[0], display, problems, depth=0, seen=set())
     if problems:
         raise ProfileError(problems)
     if not isinstance(root.value, dict):
@@ -172,8 +168,29 @@ def parse_text(text: str, display: str) -> Node:
     return root
 
 
-def _build(node: yn.Node, display: str, problems: list[Problem], depth: int) -> Node:
+def _build(
+    node: yn.Node,
+    display: str,
+    problems: list[Problem],
+    depth: int,
+    seen: set[int],
+    written_at: Position | None = None,
+) -> Node:
     pos = Position(display, node.start_mark.line + 1, node.start_mark.column + 1)
+    anchor = getattr(node, "anchor", None)
+    if id(node) in seen:  # the composer hands an alias back as the anchored node itself
+        problems.append(
+            Problem(
+                written_at or pos,
+                f"alias *{anchor} is not allowed: write the value out (profiles refuse anchors and aliases)",
+            )
+        )
+        return Node(None, pos)
+    seen.add(id(node))
+    if anchor:
+        problems.append(
+            Problem(pos, f"anchor &{anchor} is not allowed: profiles refuse anchors and aliases")
+        )
     if depth > MAX_DEPTH:
         problems.append(Problem(pos, f"nested too deeply (more than {MAX_DEPTH} levels)"))
         return Node(None, pos)
@@ -215,14 +232,16 @@ def _build(node: yn.Node, display: str, problems: list[Problem], depth: int) -> 
                     )
                 )
                 continue
-            child = _build(value_node, display, problems, depth + 1)
+            child = _build(value_node, display, problems, depth + 1, seen, key_pos)
             child.key_pos = key_pos
             out[key] = child
         return Node(out, pos)
     if isinstance(node, yn.SequenceNode):
         if tag != _CORE + "seq":
             problems.append(Problem(pos, f"tag {tag} is not allowed; profiles use plain YAML"))
-        return Node([_build(item, display, problems, depth + 1) for item in node.value], pos)
+        return Node(
+            [_build(item, display, problems, depth + 1, seen, pos) for item in node.value], pos
+        )
     raw = str(node.value)
     try:
         value = _scalar(tag, raw)
