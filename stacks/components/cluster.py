@@ -20,6 +20,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 from dsenv.stacks.components.identity import irsa_trust_policy, service_principal_trust
+from dsenv.stacks.components.kube import helm_release, manifest_resource
 from dsenv.stacks.components.podsecurity import (
     NOBODY,
     restricted_container_context,
@@ -31,14 +32,22 @@ from dsenv.spec.model import EnvironmentSpec, NodePoolSpec
 
 CONTROL_PLANE_LOG_RETENTION_DAYS = 90
 MANAGED_POLICY = "arn:aws:iam::aws:policy/"
-NODE_POLICIES = ("AmazonEKSWorkerNodePolicy", "AmazonEC2ContainerRegistryReadOnly", "AmazonEKS_CNI_Policy")
+NODE_POLICIES = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEC2ContainerRegistryReadOnly",
+    "AmazonEKS_CNI_Policy",
+)
 #: Managed addons. vpc-cni, kube-proxy and the pod identity agent run on any node; coredns
 #: and the EBS CSI driver run Deployments, so they wait for the node groups.
 ADDONS_BEFORE_NODES = ("vpc-cni", "kube-proxy", "eks-pod-identity-agent")
 ADDONS_AFTER_NODES = ("coredns", "aws-ebs-csi-driver")
 EBS_CSI_SERVICE_ACCOUNT = ("kube-system", "ebs-csi-controller-sa")
 AUTOSCALER_SERVICE_ACCOUNT = ("kube-system", "cluster-autoscaler")
-TAINT_EFFECTS = {"NoSchedule": "NO_SCHEDULE", "PreferNoSchedule": "PREFER_NO_SCHEDULE", "NoExecute": "NO_EXECUTE"}
+TAINT_EFFECTS = {
+    "NoSchedule": "NO_SCHEDULE",
+    "PreferNoSchedule": "PREFER_NO_SCHEDULE",
+    "NoExecute": "NO_EXECUTE",
+}
 _GRAVITON = re.compile(r"^[a-z]+\d+g[a-z]*\.")
 AUTOSCALER_TAG = "k8s.io/cluster-autoscaler"
 
@@ -68,8 +77,15 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> s
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
-            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
+            "clusters": [
+                {
+                    "name": cluster_name,
+                    "cluster": {"server": endpoint, "certificate-authority-data": ca_data},
+                }
+            ],
+            "contexts": [
+                {"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}
+            ],
             "current-context": cluster_name,
             "users": [
                 {
@@ -78,8 +94,16 @@ def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> s
                         "exec": {
                             "apiVersion": "client.authentication.k8s.io/v1beta1",
                             "command": "aws",
-                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region,
-                                     "--output", "json"],
+                            "args": [
+                                "eks",
+                                "get-token",
+                                "--cluster-name",
+                                cluster_name,
+                                "--region",
+                                region,
+                                "--output",
+                                "json",
+                            ],
                             "interactiveMode": "Never",
                         }
                     },
@@ -122,10 +146,17 @@ def autoscaler_policy(cluster_name: str) -> str:
                 {
                     "Sid": "ScaleOwnGroups",
                     "Effect": "Allow",
-                    "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                    "Action": [
+                        "autoscaling:SetDesiredCapacity",
+                        "autoscaling:TerminateInstanceInAutoScalingGroup",
+                    ],
                     # managed node groups name their Auto Scaling groups eks-<group>-<id>
                     "Resource": "arn:aws:autoscaling:*:*:autoScalingGroup:*:autoScalingGroupName/eks-*",
-                    "Condition": {"StringEquals": {f"aws:ResourceTag/{AUTOSCALER_TAG}/{cluster_name}": "owned"}},
+                    "Condition": {
+                        "StringEquals": {
+                            f"aws:ResourceTag/{AUTOSCALER_TAG}/{cluster_name}": "owned"
+                        }
+                    },
                 },
             ],
         },
@@ -155,7 +186,9 @@ def autoscaler_values(
             "expander": "least-waste",
             "skip-nodes-with-local-storage": False,
         },
-        "securityContext": restricted_pod_context(run_as_user=NOBODY, run_as_group=NOBODY, fs_group=NOBODY),
+        "securityContext": restricted_pod_context(
+            run_as_user=NOBODY, run_as_group=NOBODY, fs_group=NOBODY
+        ),
         "containerSecurityContext": restricted_container_context(read_only_root=True),
     }
 
@@ -173,7 +206,9 @@ class ClusterArgs:
     labels: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_spec(cls, spec: EnvironmentSpec, subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]) -> ClusterArgs:
+    def from_spec(
+        cls, spec: EnvironmentSpec, subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    ) -> ClusterArgs:
         assert spec.aws is not None
         c = spec.aws.cluster
         return cls(
@@ -200,7 +235,9 @@ class Cluster(pulumi.ComponentResource):
     provider: k8s.Provider
     node_groups: dict[str, aws.eks.NodeGroup]  # tier -> node group
 
-    def __init__(self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsenv:cluster:Cluster", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -211,7 +248,9 @@ class Cluster(pulumi.ComponentResource):
             deletion_window_in_days=30,
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
-        aws.kms.Alias(f"{name}-secrets", name=f"alias/dsenv/{args.name}", target_key_id=key.key_id, opts=child)
+        aws.kms.Alias(
+            f"{name}-secrets", name=f"alias/dsenv/{args.name}", target_key_id=key.key_id, opts=child
+        )
         # EKS writes to this exact group; creating it first gives it a retention.
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
@@ -253,10 +292,14 @@ class Cluster(pulumi.ComponentResource):
                 authentication_mode="API",
                 bootstrap_cluster_creator_admin_permissions=True,
             ),
-            opts=pulumi.ResourceOptions(parent=self, protect=True, depends_on=[log_group, cluster_policy]),
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=True, depends_on=[log_group, cluster_policy]
+            ),
         )
 
-        issuer = cluster.identities.apply(lambda ids: str(ids[0].oidcs[0].issuer or "") if ids and ids[0].oidcs else "")
+        issuer = cluster.identities.apply(
+            lambda ids: str(ids[0].oidcs[0].issuer or "") if ids and ids[0].oidcs else ""
+        )
         oidc = aws.iam.OpenIdConnectProvider(
             name,
             url=issuer,
@@ -271,7 +314,10 @@ class Cluster(pulumi.ComponentResource):
         )
         node_policies = [
             aws.iam.RolePolicyAttachment(
-                f"{name}-node-{policy}", role=node_role.name, policy_arn=f"{MANAGED_POLICY}{policy}", opts=child
+                f"{name}-node-{policy}",
+                role=node_role.name,
+                policy_arn=f"{MANAGED_POLICY}{policy}",
+                opts=child,
             )
             for policy in NODE_POLICIES
         ]
@@ -290,10 +336,14 @@ class Cluster(pulumi.ComponentResource):
 
         self.node_groups = {}
         for pool in args.node_pools:
-            self.node_groups[pool.tier] = self._node_group(args, pool, cluster, node_role, [*node_policies, *early_addons])
+            self.node_groups[pool.tier] = self._node_group(
+                args, pool, cluster, node_role, [*node_policies, *early_addons]
+            )
         node_groups = list(self.node_groups.values())
 
-        ebs_role = self._irsa_role(f"{name}-ebs-csi", args.name, "ebs-csi", oidc, issuer, EBS_CSI_SERVICE_ACCOUNT)
+        ebs_role = self._irsa_role(
+            f"{name}-ebs-csi", args.name, "ebs-csi", oidc, issuer, EBS_CSI_SERVICE_ACCOUNT
+        )
         ebs_policy = aws.iam.RolePolicyAttachment(
             f"{name}-ebs-csi",
             role=ebs_role.name,
@@ -313,9 +363,9 @@ class Cluster(pulumi.ComponentResource):
             for addon in ADDONS_AFTER_NODES
         ]
 
-        config = pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
-            lambda a: kubeconfig(a[0], a[1], a[2], args.region)
-        )
+        config = pulumi.Output.all(
+            cluster.name, cluster.endpoint, cluster.certificate_authority.data
+        ).apply(lambda a: kubeconfig(a[0], a[1], a[2], args.region))
         self.kubeconfig = pulumi.Output.secret(config)
         self.provider = k8s.Provider(
             "cluster",
@@ -323,37 +373,51 @@ class Cluster(pulumi.ComponentResource):
             enable_server_side_apply=True,
             opts=child,
         )
-        k8s_opts = pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=late_addons)
+        k8s_opts = pulumi.ResourceOptions(
+            parent=self, provider=self.provider, depends_on=late_addons
+        )
 
         # EKS no longer marks a StorageClass as default: user volumes and Kafka need one.
-        k8s.storage.v1.StorageClass(
+        manifest_resource(
             "gp3",
-            metadata=k8s.meta.v1.ObjectMetaArgs(
-                name="gp3",
-                labels=args.labels,
-                annotations={"storageclass.kubernetes.io/is-default-class": "true"},
-            ),
-            provisioner="ebs.csi.aws.com",
-            parameters={"type": "gp3", "encrypted": "true"},
-            volume_binding_mode="WaitForFirstConsumer",
-            allow_volume_expansion=True,
-            reclaim_policy="Delete",
-            opts=k8s_opts,
+            {
+                "apiVersion": "storage.k8s.io/v1",
+                "kind": "StorageClass",
+                "metadata": {
+                    "name": "gp3",
+                    "labels": args.labels,
+                    "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+                },
+                "provisioner": "ebs.csi.aws.com",
+                "parameters": {"type": "gp3", "encrypted": "true"},
+                "volumeBindingMode": "WaitForFirstConsumer",
+                "allowVolumeExpansion": True,
+                "reclaimPolicy": "Delete",
+            },
+            k8s_opts,
         )
 
         autoscaler_role = self._irsa_role(
-            f"{name}-autoscaler", args.name, "cluster-autoscaler", oidc, issuer, AUTOSCALER_SERVICE_ACCOUNT
-        )
-        aws.iam.RolePolicy(f"{name}-autoscaler", role=autoscaler_role.id, policy=autoscaler_policy(args.name), opts=child)
-        chart = versions.CLUSTER_AUTOSCALER
-        k8s.helm.v3.Release(
+            f"{name}-autoscaler",
+            args.name,
             "cluster-autoscaler",
-            name="cluster-autoscaler",
-            chart=chart.name,
-            version=chart.version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository),
+            oidc,
+            issuer,
+            AUTOSCALER_SERVICE_ACCOUNT,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-autoscaler",
+            role=autoscaler_role.id,
+            policy=autoscaler_policy(args.name),
+            opts=child,
+        )
+        helm_release(
+            "cluster-autoscaler",
+            versions.CLUSTER_AUTOSCALER,
             namespace=AUTOSCALER_SERVICE_ACCOUNT[0],
-            values=autoscaler_values(args.name, args.region, args.kubernetes_version, autoscaler_role.arn),
+            values=autoscaler_values(
+                args.name, args.region, args.kubernetes_version, autoscaler_role.arn
+            ),
             opts=k8s_opts,
         )
 
@@ -361,7 +425,9 @@ class Cluster(pulumi.ComponentResource):
         self.endpoint = cluster.endpoint
         self.oidc_issuer = issuer
         self.oidc_provider_arn = oidc.arn
-        self.security_group_id = cluster.vpc_config.apply(lambda v: str(v.cluster_security_group_id or ""))
+        self.security_group_id = cluster.vpc_config.apply(
+            lambda v: str(v.cluster_security_group_id or "")
+        )
         self.kms_key_arn = key.arn
         self.register_outputs(
             {

@@ -12,8 +12,8 @@ from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 from dsenv.stacks.components.identity import STS_AUDIENCE, service_principal_trust, spark_policy
+from dsenv.stacks.components.kube import manifest_resource
 
 from dsenv.spec.model import EnvironmentSpec
 
@@ -33,7 +33,9 @@ def base36(text: str) -> str:
     return digits or "0"
 
 
-def emr_on_eks_trust_policy(provider_arn: str, issuer: str, namespace: str, account: str, role_name: str) -> str:
+def emr_on_eks_trust_policy(
+    provider_arn: str, issuer: str, namespace: str, account: str, role_name: str
+) -> str:
     """EMR on EKS creates one service account per job run, named
     `emr-containers-sa-<a>-<b>-<account>-<base36(role)>`: `sub` can only be matched by a
     pattern, and the pattern pins the namespace, the account and this role."""
@@ -63,24 +65,123 @@ def emr_containers_rules() -> list[dict[str, list[str]]]:
     """What EMR on EKS needs in the team namespace to run job pods (from the EMR guide)."""
     return [
         {"apiGroups": [""], "resources": ["namespaces"], "verbs": ["get"]},
-        {"apiGroups": [""],
-         "resources": ["serviceaccounts", "services", "configmaps", "events", "pods", "pods/log"],
-         "verbs": ["get", "list", "watch", "describe", "create", "edit", "delete", "deletecollection", "annotate", "patch", "label"]},
-        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create", "patch", "delete", "watch"]},
-        {"apiGroups": ["apps"], "resources": ["statefulsets", "deployments"],
-         "verbs": ["get", "list", "watch", "describe", "create", "edit", "delete", "annotate", "patch", "label"]},
-        {"apiGroups": ["batch"], "resources": ["jobs"],
-         "verbs": ["get", "list", "watch", "describe", "create", "edit", "delete", "annotate", "patch", "label"]},
-        {"apiGroups": ["extensions", "networking.k8s.io"], "resources": ["ingresses"],
-         "verbs": ["get", "list", "watch", "describe", "create", "edit", "delete", "annotate", "patch", "label"]},
-        {"apiGroups": ["rbac.authorization.k8s.io"], "resources": ["roles", "rolebindings"],
-         "verbs": ["get", "list", "watch", "describe", "create", "edit", "delete", "deletecollection", "annotate", "patch", "label"]},
-        {"apiGroups": [""], "resources": ["persistentvolumeclaims"],
-         "verbs": ["get", "list", "watch", "describe", "create", "edit", "delete", "deletecollection", "annotate", "patch", "label"]},
+        {
+            "apiGroups": [""],
+            "resources": [
+                "serviceaccounts",
+                "services",
+                "configmaps",
+                "events",
+                "pods",
+                "pods/log",
+            ],
+            "verbs": [
+                "get",
+                "list",
+                "watch",
+                "describe",
+                "create",
+                "edit",
+                "delete",
+                "deletecollection",
+                "annotate",
+                "patch",
+                "label",
+            ],
+        },
+        {
+            "apiGroups": [""],
+            "resources": ["secrets"],
+            "verbs": ["create", "patch", "delete", "watch"],
+        },
+        {
+            "apiGroups": ["apps"],
+            "resources": ["statefulsets", "deployments"],
+            "verbs": [
+                "get",
+                "list",
+                "watch",
+                "describe",
+                "create",
+                "edit",
+                "delete",
+                "annotate",
+                "patch",
+                "label",
+            ],
+        },
+        {
+            "apiGroups": ["batch"],
+            "resources": ["jobs"],
+            "verbs": [
+                "get",
+                "list",
+                "watch",
+                "describe",
+                "create",
+                "edit",
+                "delete",
+                "annotate",
+                "patch",
+                "label",
+            ],
+        },
+        {
+            "apiGroups": ["extensions", "networking.k8s.io"],
+            "resources": ["ingresses"],
+            "verbs": [
+                "get",
+                "list",
+                "watch",
+                "describe",
+                "create",
+                "edit",
+                "delete",
+                "annotate",
+                "patch",
+                "label",
+            ],
+        },
+        {
+            "apiGroups": ["rbac.authorization.k8s.io"],
+            "resources": ["roles", "rolebindings"],
+            "verbs": [
+                "get",
+                "list",
+                "watch",
+                "describe",
+                "create",
+                "edit",
+                "delete",
+                "deletecollection",
+                "annotate",
+                "patch",
+                "label",
+            ],
+        },
+        {
+            "apiGroups": [""],
+            "resources": ["persistentvolumeclaims"],
+            "verbs": [
+                "get",
+                "list",
+                "watch",
+                "describe",
+                "create",
+                "edit",
+                "delete",
+                "deletecollection",
+                "annotate",
+                "patch",
+                "label",
+            ],
+        },
     ]
 
 
-def serverless_maximum_capacity(executor_cpu_millis: int, executor_memory_bytes: int, max_executors: int) -> dict[str, str]:
+def serverless_maximum_capacity(
+    executor_cpu_millis: int, executor_memory_bytes: int, max_executors: int
+) -> dict[str, str]:
     """The application's ceiling: the profile's executors plus one driver of the same size."""
     workers = max_executors + 1
     return {
@@ -118,7 +219,9 @@ class EmrArgs:
             name=spec.aws.cluster.name,
             namespace=s.namespace,
             release=s.emr_release,
-            max_capacity=serverless_maximum_capacity(s.executor.cpu_millis, s.executor.memory_bytes, s.max_executors),
+            max_capacity=serverless_maximum_capacity(
+                s.executor.cpu_millis, s.executor.memory_bytes, s.max_executors
+            ),
             labels=spec.labels,
             **inputs,  # type: ignore[arg-type]
         )
@@ -129,23 +232,35 @@ class Emr(pulumi.ComponentResource):
     virtual_cluster_id: pulumi.Output[str] | None = None
     application_id: pulumi.Output[str] | None = None
 
-    def __init__(self, name: str, args: EmrArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: EmrArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsenv:spark:Emr", name, None, opts)
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self)).account_id
+        account = aws.get_caller_identity_output(
+            opts=pulumi.InvokeOutputOptions(parent=self)
+        ).account_id
         policy = pulumi.Output.all(args.data_bucket_arn, args.artifacts_bucket_arn).apply(
-            lambda a: spark_policy(a[0], a[1]))
+            lambda a: spark_policy(a[0], a[1])
+        )
         if args.engine == "emr-on-eks":
             self._on_eks(name, args, account, policy)
         else:
             self._serverless(name, args, account, policy)
         self.register_outputs({"job_role_arn": self.job_role_arn})
 
-    def _on_eks(self, name: str, args: EmrArgs, account: pulumi.Output[str], policy: pulumi.Output[str]) -> None:
+    def _on_eks(
+        self, name: str, args: EmrArgs, account: pulumi.Output[str], policy: pulumi.Output[str]
+    ) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        assert args.cluster_name is not None and args.oidc_provider_arn is not None and args.oidc_issuer is not None
+        assert (
+            args.cluster_name is not None
+            and args.oidc_provider_arn is not None
+            and args.oidc_issuer is not None
+        )
         role_name = f"{args.name}-emr-job"[:64]
         trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer, account).apply(
-            lambda a: emr_on_eks_trust_policy(a[0], a[1], args.namespace, a[2], role_name))
+            lambda a: emr_on_eks_trust_policy(a[0], a[1], args.namespace, a[2], role_name)
+        )
         role = aws.iam.Role(f"{name}-job", name=role_name, assume_role_policy=trust, opts=child)
         aws.iam.RolePolicy(f"{name}-job", role=role.id, policy=policy, opts=child)
 
@@ -153,20 +268,35 @@ class Emr(pulumi.ComponentResource):
         entry = aws.eks.AccessEntry(
             name,
             cluster_name=args.cluster_name,
-            principal_arn=account.apply(lambda a: f"arn:aws:iam::{a}:role/{EMR_CONTAINERS_SERVICE_ROLE}"),
+            principal_arn=account.apply(
+                lambda a: f"arn:aws:iam::{a}:role/{EMR_CONTAINERS_SERVICE_ROLE}"
+            ),
             user_name=EMR_CONTAINERS_USER,
             type="STANDARD",
             opts=child,
         )
-        meta = k8s.meta.v1.ObjectMetaArgs(name=EMR_CONTAINERS_USER, namespace=args.namespace, labels=args.labels)
-        rbac_role = k8s.rbac.v1.Role(name, metadata=meta, rules=[k8s.rbac.v1.PolicyRuleArgs(api_groups=r["apiGroups"], resources=r["resources"], verbs=r["verbs"])
-                                     for r in emr_containers_rules()], opts=child)
-        binding = k8s.rbac.v1.RoleBinding(
+        meta = {"name": EMR_CONTAINERS_USER, "namespace": args.namespace, "labels": args.labels}
+        rbac = "rbac.authorization.k8s.io"
+        rbac_role = manifest_resource(
             name,
-            metadata=meta,
-            role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=EMR_CONTAINERS_USER),
-            subjects=[k8s.rbac.v1.SubjectArgs(kind="User", name=EMR_CONTAINERS_USER, api_group="rbac.authorization.k8s.io")],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[rbac_role]),
+            {
+                "apiVersion": f"{rbac}/v1",
+                "kind": "Role",
+                "metadata": meta,
+                "rules": emr_containers_rules(),
+            },
+            child,
+        )
+        binding = manifest_resource(
+            name,
+            {
+                "apiVersion": f"{rbac}/v1",
+                "kind": "RoleBinding",
+                "metadata": meta,
+                "roleRef": {"apiGroup": rbac, "kind": "Role", "name": EMR_CONTAINERS_USER},
+                "subjects": [{"kind": "User", "name": EMR_CONTAINERS_USER, "apiGroup": rbac}],
+            },
+            pulumi.ResourceOptions(parent=self, depends_on=[rbac_role]),
         )
         virtual = aws.emrcontainers.VirtualCluster(
             name,
@@ -175,7 +305,9 @@ class Emr(pulumi.ComponentResource):
                 id=args.cluster_name,
                 type="EKS",
                 info=aws.emrcontainers.VirtualClusterContainerProviderInfoArgs(
-                    eks_info=aws.emrcontainers.VirtualClusterContainerProviderInfoEksInfoArgs(namespace=args.namespace)
+                    eks_info=aws.emrcontainers.VirtualClusterContainerProviderInfoEksInfoArgs(
+                        namespace=args.namespace
+                    )
                 ),
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[entry, binding]),
@@ -183,13 +315,17 @@ class Emr(pulumi.ComponentResource):
         self.job_role_arn = role.arn
         self.virtual_cluster_id = virtual.id
 
-    def _serverless(self, name: str, args: EmrArgs, account: pulumi.Output[str], policy: pulumi.Output[str]) -> None:
+    def _serverless(
+        self, name: str, args: EmrArgs, account: pulumi.Output[str], policy: pulumi.Output[str]
+    ) -> None:
         child = pulumi.ResourceOptions(parent=self)
         assert args.vpc_id is not None and args.subnet_ids is not None
         role = aws.iam.Role(
             f"{name}-job",
             name=f"{args.name}-emr-job"[:64],
-            assume_role_policy=account.apply(lambda a: service_principal_trust("emr-serverless.amazonaws.com", a)),
+            assume_role_policy=account.apply(
+                lambda a: service_principal_trust("emr-serverless.amazonaws.com", a)
+            ),
             opts=child,
         )
         aws.iam.RolePolicy(f"{name}-job", role=role.id, policy=policy, opts=child)
@@ -198,8 +334,15 @@ class Emr(pulumi.ComponentResource):
             name,
             description="dsenv: EMR Serverless workers (egress only)",
             vpc_id=args.vpc_id,
-            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, cidr_blocks=["0.0.0.0/0"],
-                                                    description="outbound")],
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="-1",
+                    from_port=0,
+                    to_port=0,
+                    cidr_blocks=["0.0.0.0/0"],
+                    description="outbound",
+                )
+            ],
             tags={"Name": f"{args.name}-emr-serverless"},
             opts=child,
         )
@@ -210,7 +353,9 @@ class Emr(pulumi.ComponentResource):
             type="spark",
             architecture="X86_64",
             maximum_capacity=aws.emrserverless.ApplicationMaximumCapacityArgs(**args.max_capacity),
-            auto_start_configuration=aws.emrserverless.ApplicationAutoStartConfigurationArgs(enabled=True),
+            auto_start_configuration=aws.emrserverless.ApplicationAutoStartConfigurationArgs(
+                enabled=True
+            ),
             auto_stop_configuration=aws.emrserverless.ApplicationAutoStopConfigurationArgs(
                 enabled=True, idle_timeout_minutes=15
             ),

@@ -7,9 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from dsenv.stacks.components.kube import helm_release, manifest_resource
 from dsenv.stacks.components.namespace import (
-    helm_release,
-    manifest_resource,
     namespace_manifest,
     restricted_labels,
 )

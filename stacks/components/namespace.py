@@ -27,10 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_kubernetes as k8s
+from dsenv.stacks.components.kube import manifest_resource
 
 from dsenv.spec.model import EnvironmentSpec, NamespaceSpec
-from dsenv.spec.versions import Chart
 
 METADATA_IP = "169.254.169.254/32"
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
@@ -41,7 +40,11 @@ MSK_IAM_PORT = 9098
 
 
 def namespace_manifest(name: str, labels: Mapping[str, str]) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": dict(labels)}}
+    return {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": name, "labels": dict(labels)},
+    }
 
 
 def restricted_labels(labels: Mapping[str, str]) -> dict[str, str]:
@@ -82,7 +85,9 @@ def limit_range_manifest(ns: NamespaceSpec, labels: Mapping[str, str]) -> dict[s
     }
 
 
-def _policy(name: str, namespace: str, labels: Mapping[str, str], spec: dict[str, Any]) -> dict[str, Any]:
+def _policy(
+    name: str, namespace: str, labels: Mapping[str, str], spec: dict[str, Any]
+) -> dict[str, Any]:
     return {
         "apiVersion": "networking.k8s.io/v1",
         "kind": "NetworkPolicy",
@@ -117,7 +122,12 @@ def baseline_policies(namespace: str, labels: Mapping[str, str]) -> list[dict[st
     """Default deny, DNS, and HTTPS egress: every namespace dsenv runs team workloads in."""
     all_pods: dict[str, Any] = {}
     return [
-        _policy("default-deny", namespace, labels, {"podSelector": all_pods, "policyTypes": ["Ingress", "Egress"]}),
+        _policy(
+            "default-deny",
+            namespace,
+            labels,
+            {"podSelector": all_pods, "policyTypes": ["Ingress", "Egress"]},
+        ),
         _policy(
             "allow-dns",
             namespace,
@@ -179,7 +189,11 @@ def network_policy_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
                 "allow-from-operators",
                 ns,
                 labels,
-                {"podSelector": all_pods, "policyTypes": ["Ingress"], "ingress": [{"from": [_namespaces(operators)]}]},
+                {
+                    "podSelector": all_pods,
+                    "policyTypes": ["Ingress"],
+                    "ingress": [{"from": [_namespaces(operators)]}],
+                },
             )
         )
     if spec.workspaces:
@@ -228,31 +242,6 @@ def team_namespace_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
     ]
 
 
-def _snake(name: str) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name)
-
-
-def manifest_resource(
-    logical_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions
-) -> pulumi.CustomResource:
-    """The typed pulumi-kubernetes resource for a core manifest dsenv builds as plain data."""
-    kinds: dict[str, Any] = {
-        "Namespace": k8s.core.v1.Namespace,
-        "ResourceQuota": k8s.core.v1.ResourceQuota,
-        "LimitRange": k8s.core.v1.LimitRange,
-        "ServiceAccount": k8s.core.v1.ServiceAccount,
-        "ConfigMap": k8s.core.v1.ConfigMap,
-        "NetworkPolicy": k8s.networking.v1.NetworkPolicy,
-        "Role": k8s.rbac.v1.Role,
-        "RoleBinding": k8s.rbac.v1.RoleBinding,
-    }
-    cls = kinds[manifest["kind"]]
-    # top-level fields are keyword arguments (snake_case); nested data keeps the API's names
-    fields = {_snake(k): v for k, v in manifest.items() if k not in ("apiVersion", "kind")}
-    resource: pulumi.CustomResource = cls(logical_name, **fields, opts=opts)
-    return resource
-
-
 @dataclass
 class TeamNamespaceArgs:
     spec: EnvironmentSpec
@@ -266,49 +255,19 @@ class TeamNamespace(pulumi.ComponentResource):
     """The team namespace (Pod Security `restricted`), quota, limits and network policy."""
 
     name: pulumi.Output[str]
-    namespace: k8s.core.v1.Namespace
+    namespace: pulumi.CustomResource
 
-    def __init__(self, name: str, args: TeamNamespaceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: TeamNamespaceArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsenv:base:TeamNamespace", name, None, opts)
         manifests = team_namespace_manifests(args.spec)
         child = pulumi.ResourceOptions(parent=self)
         ns_resource = manifest_resource(f"{name}-namespace", manifests[0], child)
-        assert isinstance(ns_resource, k8s.core.v1.Namespace)
         self.namespace = ns_resource
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns_resource])
         for manifest in manifests[1:]:
             manifest_resource(f"{name}-{manifest['metadata']['name']}", manifest, in_ns)
-        self.name = ns_resource.metadata.apply(lambda m: str(m.name))
+        ns_name = args.spec.namespace.name
+        self.name = ns_resource.id.apply(lambda _: ns_name)  # known name, ordered after creation
         self.register_outputs({"name": self.name})
-
-
-def helm_release(
-    logical_name: str,
-    chart: Chart,
-    *,
-    namespace: pulumi.Input[str],
-    values: pulumi.Input[Mapping[str, Any]],
-    opts: pulumi.ResourceOptions,
-    release_name: str | None = None,
-) -> k8s.helm.v3.Release:
-    """A pinned Helm release: https repositories through repository_opts, OCI charts by
-    reference. `release_name` fixes the Helm name so chart-derived names stay stable."""
-    if chart.repository.startswith("oci://"):
-        chart_ref, repo_opts = f"{chart.repository.rstrip('/')}/{chart.name}", None
-    else:
-        chart_ref, repo_opts = chart.name, k8s.helm.v3.RepositoryOptsArgs(repo=chart.repository)
-    return k8s.helm.v3.Release(
-        logical_name,
-        k8s.helm.v3.ReleaseArgs(
-            name=release_name or logical_name,
-            chart=chart_ref,
-            version=chart.version,
-            repository_opts=repo_opts,
-            namespace=namespace,
-            values=values,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=900,
-        ),
-        opts=opts,
-    )

@@ -11,10 +11,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from dsenv.stacks.components.kube import helm_release, manifest_resource
 from dsenv.stacks.components.namespace import (
     baseline_policies,
-    helm_release,
-    manifest_resource,
     namespace_manifest,
     restricted_labels,
 )
@@ -173,6 +172,7 @@ class Runners(pulumi.ComponentResource):
         sa = manifest_resource(
             f"{name}-sa",
             {
+                "apiVersion": "v1",
                 "kind": "ServiceAccount",
                 "metadata": role_arn.apply(lambda arn: runners_core_manifests(spec, arn or None)[-1]["metadata"]),
             },

@@ -8,9 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from dsenv.stacks.components.kube import helm_release, manifest_resource
 from dsenv.stacks.components.namespace import (
-    helm_release,
-    manifest_resource,
     namespace_manifest,
     restricted_labels,
 )
@@ -159,7 +158,7 @@ class Serving(pulumi.ComponentResource):
         role_arn = pulumi.Output.from_input(args.role_arn if args.role_arn is not None else "")
         sa = manifest_resource(
             f"{name}-sa",
-            {"kind": "ServiceAccount", "metadata": role_arn.apply(lambda arn: service_account_manifest(spec, arn or None)["metadata"])},
+            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": role_arn.apply(lambda arn: service_account_manifest(spec, arn or None)["metadata"])},
             child,
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=[kserve, sa])

@@ -9,9 +9,8 @@ from typing import Any
 
 import pulumi
 import yaml
+from dsenv.stacks.components.kube import helm_release, manifest_resource
 from dsenv.stacks.components.namespace import (
-    helm_release,
-    manifest_resource,
     namespace_manifest,
     restricted_labels,
 )
@@ -187,6 +186,7 @@ class SparkOperator(pulumi.ComponentResource):
         sa = manifest_resource(
             f"{name}-sa",
             {
+                "apiVersion": "v1",
                 "kind": "ServiceAccount",
                 "metadata": role_arn.apply(lambda arn: service_account_manifest(spec, arn or None)["metadata"]),
             },
@@ -197,7 +197,7 @@ class SparkOperator(pulumi.ComponentResource):
         configmap = pulumi.Output.from_input(args.image).apply(lambda image: template_configmap(spec, image))
         manifest_resource(
             f"{name}-template",
-            {"kind": "ConfigMap", "metadata": configmap.apply(lambda m: m["metadata"]), "data": configmap.apply(lambda m: m["data"])},
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": configmap.apply(lambda m: m["metadata"]), "data": configmap.apply(lambda m: m["data"])},
             child,
         )
         self.service_account = sa.urn.apply(lambda _: spark.service_account)

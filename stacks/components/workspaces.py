@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from dsenv.stacks.components.namespace import helm_release, manifest_resource
+from dsenv.stacks.components.kube import helm_release, manifest_resource
 from dsenv.stacks.components.podsecurity import (
     NOBODY,
     restricted_container_context,
@@ -210,6 +210,7 @@ class Workspaces(pulumi.ComponentResource):
         sa = manifest_resource(
             f"{name}-user-sa",
             {
+                "apiVersion": "v1",
                 "kind": "ServiceAccount",
                 "metadata": sa_manifest.apply(lambda m: m["metadata"]),
             },
