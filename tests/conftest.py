@@ -1,16 +1,11 @@
-"""Shared fixtures: where the example profiles and the upstream reference data are."""
+"""Shared fixtures (plain helpers live in testkit.py)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parent.parent
-PROFILES = ROOT / "profiles"
-#: Upstream charts and CRDs, read in place from the shared folder beside the repository.
-UPSTREAM = ROOT.parent / "shared" / "upstream"
-TEAM_PROFILES = sorted(p for p in PROFILES.glob("*.yaml"))
+from testkit import UPSTREAM
 
 
 @pytest.fixture

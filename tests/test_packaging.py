@@ -9,7 +9,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from testkit import ROOT
 
 
 def _pyproject() -> dict:  # type: ignore[type-arg]

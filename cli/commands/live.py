@@ -244,10 +244,14 @@ def ci_init(
     aws_role_arn: Annotated[str, typer.Option(help="IAM role assumed by OIDC.")] = "arn:aws:iam::123456789012:role/dsenv-drift",
     aws_region: Annotated[str, typer.Option(help="AWS region.")] = "eu-west-1",
     backend: Annotated[str, typer.Option(help="State backend the workflow uses.")] = "s3://acme-dsenv-state",
+    images: Annotated[
+        bool, typer.Option(help="Also write, per aws team, the workflow that builds and pushes its image.")
+    ] = True,
     force: Annotated[bool, typer.Option(help="Overwrite existing workflow files.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Show what would be written.")] = False,
 ) -> None:
-    """Write the nightly drift workflow (schedule, shard matrix, OIDC, pinned Pulumi CLI)."""
+    """Write the nightly drift workflow (schedule, shard matrix, OIDC, pinned Pulumi CLI) and
+    the team image workflows (github)."""
     from dsenv.live.ci import DriftWorkflow, drift_workflow, write_workflows
     from dsenv.writer import Writer
 
@@ -256,5 +260,10 @@ def ci_init(
     workflow = DriftWorkflow(profiles_dir=profiles_dir, schedule=schedule, shards=shards,
                              aws_role_arn=aws_role_arn, aws_region=aws_region, backend=backend)
     writer = Writer(directory, dry_run=dry_run, force=force)
-    for path in write_workflows(writer, [drift_workflow(provider)], **workflow.context()):
+    paths = write_workflows(writer, [drift_workflow(provider)], **workflow.context())
+    if images and provider == "github":
+        from dsenv.image.workflow import image_workflows_for
+
+        paths += [writer.write(out, text) for out, text in image_workflows_for(directory, profiles_dir)]
+    for path in paths:
         typer.echo(f"{'would write' if dry_run else 'wrote'} {writer.display(path)}")

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import shutil
-import sys
 from functools import cache
 from pathlib import Path
 
-import pytest
+import testkit
 
 from dsenv.profile.load import load_team
 from dsenv.spec.expand import expand_profile
@@ -20,9 +18,5 @@ def expanded(profile: Path) -> EnvironmentSpec:
 
 
 def tool(name: str, package: str) -> str:
-    """A linter binary from the test environment (beside this Python, or on PATH)."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.is_file() else shutil.which(name)
-    if not found:
-        pytest.skip(f"{name} is not installed (pip install {package})")
-    return found
+    """A linter binary from the test environment (see `conftest.tool`)."""
+    return testkit.tool(name, f"pip install {package}")

@@ -8,8 +8,8 @@ from typing import Any
 
 import jsonschema
 import pytest
-from conftest import PROFILES, TEAM_PROFILES
 from parity_support import expanded
+from testkit import PROFILES, TEAM_PROFILES
 
 from dsenv.image import devcontainer, devcontainer_config, image_reference
 from dsenv.image.devcontainer import REGISTRY_PLACEHOLDER

@@ -8,8 +8,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import PROFILES, TEAM_PROFILES
 from parity_support import expanded, tool
+from testkit import PROFILES, TEAM_PROFILES
 
 from dsenv.errors import UsageError
 from dsenv.image import dockerfile, image_files, requirements_in

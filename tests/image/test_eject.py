@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PROFILES, TEAM_PROFILES
 from parity_support import expanded
+from testkit import PROFILES, TEAM_PROFILES
 
 from dsenv.errors import UsageError
 from dsenv.image import eject, eject_files

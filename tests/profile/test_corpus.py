@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import ROOT
 from dsenv.cli.app import app
+from testkit import ROOT
 from typer.testing import CliRunner
 
 CORPUS = ROOT / "tests" / "corpus"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import PROFILES
+from testkit import PROFILES
 
 from dsenv.errors import ProfileError
 from dsenv.profile.load import load_profile, load_team

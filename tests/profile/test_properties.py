@@ -16,9 +16,9 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import PROFILES
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
+from testkit import PROFILES
 
 from dsenv.errors import ProfileError
 from dsenv.profile.load import load_profile, load_team

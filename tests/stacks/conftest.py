@@ -1,9 +1,9 @@
 """Fixtures for the stacks tests: realistic mocks, expanded example profiles, captured
 in-cluster graphs, and readers for the upstream CRDs and chart values.
 
-Test modules reach the helpers through the `kit` fixture, not `from conftest import`: two
+Test modules reach the helpers through the `kit` fixture, not `from testkit import`: two
 conftest.py files outside packages share the module name `conftest`. For the same reason this
-file repeats the root conftest's path constants, so `from conftest import ROOT` stays right
+file repeats the root conftest's path constants, so `from testkit import ROOT` stays right
 whichever of the two was imported last.
 """
 

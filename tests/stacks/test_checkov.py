@@ -6,15 +6,13 @@ how many checkov scanned: a run that silently skipped files would otherwise pass
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from testkit import tool
 
 PROFILE_NAMES = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "profiles").glob("*.yaml"))
 
@@ -22,19 +20,7 @@ PROFILE_NAMES = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "p
 def _checkov() -> str:
     # checkov cannot share pulumi's environment (its `packaging<24` pin), so it usually lives
     # in an environment of its own that DSENV_CHECKOV points at (.ci/run builds one).
-    found = (
-        os.environ.get("DSENV_CHECKOV")
-        or shutil.which("checkov")
-        or str(Path(sys.executable).with_name("checkov"))
-    )
-    if not Path(found).exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"checkov not found at {found}: CI must run it (see .ci/run)")
-        pytest.skip(
-            "checkov is not installed: it conflicts with pulumi's packaging pin, so install it "
-            "in its own environment (pip install -r requirements/checkov.txt) and set DSENV_CHECKOV"
-        )
-    return found
+    return tool("checkov", "pip install -r requirements/checkov.txt in its own environment, then set DSENV_CHECKOV")
 
 
 @pytest.fixture(scope="module")

@@ -56,3 +56,22 @@ def image_workflow_files(
     if spec.aws is None:
         return []
     return [(workflow_path(spec), image_workflow(spec, profile_path, watch))]
+
+
+def image_workflows_for(root: str | os.PathLike[str], profiles_dir: str) -> list[tuple[str, str]]:
+    """(relative path, content) of the image workflow of every aws team profile under
+    `root/profiles_dir`, with paths in the workflows relative to `root` (the repository)."""
+    from dsenv.profile.load import find_profiles, load_profile
+    from dsenv.spec.expand import expand_profile
+
+    folder = os.path.join(root, profiles_dir)
+    if not os.path.isdir(folder):
+        return []  # no profiles yet: nothing to build
+    files: list[tuple[str, str]] = []
+    for path in find_profiles([folder]):
+        loaded = load_profile(path)
+        if loaded.kind != "Team":
+            continue
+        watch = [os.path.relpath(f, root) for f in loaded.files[1:]]
+        files += image_workflow_files(expand_profile(loaded), os.path.relpath(path, root), watch)
+    return files

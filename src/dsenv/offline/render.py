@@ -12,7 +12,6 @@ Layout of DIR (every path relative, all writes through `dsenv.writer.Writer`):
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 from typing import Any
@@ -77,18 +76,12 @@ def files_for(graph: ResourceGraph, spec: EnvironmentSpec | None, prices: dict[s
 
 
 def _laptop_files(spec: EnvironmentSpec) -> dict[str, str]:
-    """The team image's Dockerfile and devcontainer.json, from `dsenv.image` when present."""
-    try:
-        image = importlib.import_module("dsenv.image")
-    except ImportError:
-        return {}
-    out: dict[str, str] = {}
-    if hasattr(image, "dockerfile"):
-        out["image/Dockerfile"] = str(image.dockerfile(spec))
-    if hasattr(image, "devcontainer"):
-        value = image.devcontainer(spec)
-        out[".devcontainer/devcontainer.json"] = value if isinstance(value, str) else json.dumps(value, indent=2) + "\n"
-    return out
+    """The team image's build context and the devcontainer that runs it on a laptop."""
+    from dsenv.image import devcontainer, image_files
+
+    files = {f"image/{path}": text for path, text in image_files(spec)}
+    files[".devcontainer/devcontainer.json"] = devcontainer(spec)
+    return files
 
 
 def render_to(writer: Writer, graph: ResourceGraph, spec: EnvironmentSpec | None, prices: dict[str, Any]) -> list[str]:

@@ -1,0 +1,33 @@
+"""What tests share: where the example profiles and the upstream reference data are, and
+how to find the external checkers. (A module of its own: `conftest` names differ per folder.)"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+PROFILES = ROOT / "profiles"
+#: Upstream charts and CRDs, read in place from the shared folder beside the repository.
+UPSTREAM = ROOT.parent / "shared" / "upstream"
+TEAM_PROFILES = sorted(p for p in PROFILES.glob("*.yaml"))
+
+
+def tool(name: str, how: str) -> str:
+    """An external checker's executable: `DSENV_<NAME>`, beside this Python, or on PATH.
+
+    Missing, the test skips with `how` to install it, except under CI (CI set), where every
+    checker must run for real and a missing one fails the test.
+    """
+    override = os.environ.get(f"DSENV_{name.upper()}")
+    beside = Path(sys.executable).parent / name
+    found = override or (str(beside) if beside.is_file() else shutil.which(name))
+    if found and Path(found).is_file():
+        return found
+    if os.environ.get("CI"):
+        pytest.fail(f"{name} is not installed, and CI must run it ({how})")
+    pytest.skip(f"{name} is not installed: {how}")
