@@ -78,7 +78,10 @@ def _validator(rule: Rule) -> Callable[[StackValidationArgs, ReportViolation], N
     def validate(args: StackValidationArgs, report_violation: ReportViolation) -> None:
         for finding in run_rules(graph_of(args.resources), [rule]):
             where = f" ({finding.path})" if finding.path else ""
-            report_violation(f"[{finding.severity}] {finding.type} {finding.name}{where}: {finding.message}", finding.urn)
+            report_violation(
+                f"[{finding.severity}] {finding.type} {finding.name}{where}: {finding.message}",
+                finding.urn,
+            )
 
     return validate
 
@@ -90,7 +93,9 @@ def policies() -> list[Policy]:
             name=f"dsenv-{rule.id}",
             description=rule.description,
             validate=_validator(rule),
-            enforcement_level=EnforcementLevel.MANDATORY if rule.severity in ("critical", "high") else EnforcementLevel.ADVISORY,
+            enforcement_level=EnforcementLevel.MANDATORY
+            if rule.severity in ("critical", "high")
+            else EnforcementLevel.ADVISORY,
         )
         for rule in RULES
     ]

@@ -97,9 +97,13 @@ def aws_platform(spec: EnvironmentSpec) -> Platform:
     )
     on_aws = pulumi.ResourceOptions(providers=[provider])
     network = Network("network", NetworkArgs.from_spec(spec), opts=on_aws)
-    cluster = Cluster("cluster", ClusterArgs.from_spec(spec, subnet_ids=network.private_subnet_ids), opts=on_aws)
+    cluster = Cluster(
+        "cluster", ClusterArgs.from_spec(spec, subnet_ids=network.private_subnet_ids), opts=on_aws
+    )
     storage = Storage("storage", StorageArgs.from_spec(spec), opts=on_aws)
-    account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=provider)).account_id
+    account = aws.get_caller_identity_output(
+        opts=pulumi.InvokeOutputOptions(provider=provider)
+    ).account_id
     identity = Identity(
         "identity",
         IdentityArgs.from_spec(
@@ -133,7 +137,9 @@ def aws_platform(spec: EnvironmentSpec) -> Platform:
     )
 
 
-def aws_engines(spec: EnvironmentSpec, base: AwsBase, namespace: TeamNamespace, team_provider: k8s.Provider) -> None:
+def aws_engines(
+    spec: EnvironmentSpec, base: AwsBase, namespace: TeamNamespace, team_provider: k8s.Provider
+) -> None:
     """Spark on EMR and Kafka on MSK, when the profile chooses them."""
     provider, network, cluster, storage = base.provider, base.network, base.cluster, base.storage
     on_aws = pulumi.ResourceOptions(providers=[provider])
@@ -192,7 +198,9 @@ def in_cluster(spec: EnvironmentSpec, platform: Platform) -> tuple[TeamNamespace
     if spec.workspaces is not None:
         workspaces = Workspaces(
             "workspaces",
-            WorkspacesArgs.from_spec(spec, image=_workspace_image(spec, platform), role_arn=roles.get("workspaces")),
+            WorkspacesArgs.from_spec(
+                spec, image=_workspace_image(spec, platform), role_arn=roles.get("workspaces")
+            ),
             opts=opts,
         )
         pulumi.export("hub_url", workspaces.hub_url)
@@ -213,7 +221,9 @@ def in_cluster(spec: EnvironmentSpec, platform: Platform) -> tuple[TeamNamespace
         )
         pulumi.export("runner_scale_sets", runners.scale_sets)
     if spec.serving is not None:
-        serving = Serving("serving", ServingArgs.from_spec(spec, role_arn=roles.get("serving")), opts=opts)
+        serving = Serving(
+            "serving", ServingArgs.from_spec(spec, role_arn=roles.get("serving")), opts=opts
+        )
         pulumi.export("serving_endpoints", serving.endpoints)
     if spec.provider == "kubernetes":
         pulumi.export("image", f"{spec.image.repository}:{spec.image.tag}")

@@ -20,13 +20,26 @@ if TYPE_CHECKING:
     from dsenv.spec.model import EnvironmentSpec
 
 ProfileArg = Annotated[Path, typer.Argument(help="A team profile.", metavar="PROFILE")]
-Backend = Annotated[str | None, typer.Option(
-    "--backend", help="State backend URL (file://, s3://, https://). Default: DSENV_BACKEND, "
-    "else a local file backend in ~/.dsenv/state.")]
-Secrets = Annotated[str | None, typer.Option(
-    "--secrets-provider", help="passphrase (PULUMI_CONFIG_PASSPHRASE[_FILE]) or awskms://KEY.")]
-Only = Annotated[str | None, typer.Option(
-    "--only", help="Limit to one capability: base, workspaces, spark, kafka, runners, serving.")]
+Backend = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="State backend URL (file://, s3://, https://). Default: DSENV_BACKEND, "
+        "else a local file backend in ~/.dsenv/state.",
+    ),
+]
+Secrets = Annotated[
+    str | None,
+    typer.Option(
+        "--secrets-provider", help="passphrase (PULUMI_CONFIG_PASSPHRASE[_FILE]) or awskms://KEY."
+    ),
+]
+Only = Annotated[
+    str | None,
+    typer.Option(
+        "--only", help="Limit to one capability: base, workspaces, spark, kafka, runners, serving."
+    ),
+]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; required without a terminal.")]
 
 ci_app = typer.Typer(help="Generate CI workflows.", no_args_is_help=True)
@@ -55,7 +68,9 @@ def _spec(profile: Path) -> EnvironmentSpec:
     return expand_profile(load_team(profile))
 
 
-def _open(profile: Path, backend: str | None, secrets: str | None) -> tuple[LiveStack, EnvironmentSpec]:
+def _open(
+    profile: Path, backend: str | None, secrets: str | None
+) -> tuple[LiveStack, EnvironmentSpec]:
     from dsenv.live.programs import program_for
 
     spec = _spec(profile)
@@ -73,7 +88,9 @@ def _recorder(live: bool = True) -> Recorder:
         if step.type == "pulumi:pulumi:Stack" or (step.op == "same" and not step.done):
             return
         state = "[red]failed[/]" if step.failed else ("done" if step.done else "...")
-        console.print(f"  {SYMBOLS.get(step.op, '?'):>2} {step.op:<8} {step.type}  {step.name}  {state}")
+        console.print(
+            f"  {SYMBOLS.get(step.op, '?'):>2} {step.op:<8} {step.type}  {step.name}  {state}"
+        )
 
     return Recorder(listener=show if live else None)
 
@@ -105,15 +122,24 @@ def _confirm(what: str, yes: bool) -> None:
         raise typer.Exit(int(ExitCode.OK))
 
 
-def preview(profile: ProfileArg, only: Only = None, backend: Backend = None,
-            secrets_provider: Secrets = None) -> None:
+def preview(
+    profile: ProfileArg,
+    only: Only = None,
+    backend: Backend = None,
+    secrets_provider: Secrets = None,
+) -> None:
     """Show what `up` would change, resource by resource, without changing anything."""
     stack, _ = _open(profile, backend, secrets_provider)
     _print_changes(stack.preview(_recorder(live=False), targets=_targets(stack, only)))
 
 
-def up(profile: ProfileArg, only: Only = None, yes: Yes = False, backend: Backend = None,
-       secrets_provider: Secrets = None) -> None:
+def up(
+    profile: ProfileArg,
+    only: Only = None,
+    yes: Yes = False,
+    backend: Backend = None,
+    secrets_provider: Secrets = None,
+) -> None:
     """Create or update the team's environment (a state snapshot is kept first)."""
     stack, _ = _open(profile, backend, secrets_provider)
     targets = _targets(stack, only)
@@ -125,18 +151,31 @@ def up(profile: ProfileArg, only: Only = None, yes: Yes = False, backend: Backen
         typer.echo(f"state before this update kept as snapshot {result.snapshot.id}")
 
 
-def refresh(profile: ProfileArg, yes: Yes = False, clear_pending_creates: Annotated[
-        bool, typer.Option(help="Drop pending creates of an interrupted run.")] = False,
-        backend: Backend = None, secrets_provider: Secrets = None) -> None:
+def refresh(
+    profile: ProfileArg,
+    yes: Yes = False,
+    clear_pending_creates: Annotated[
+        bool, typer.Option(help="Drop pending creates of an interrupted run.")
+    ] = False,
+    backend: Backend = None,
+    secrets_provider: Secrets = None,
+) -> None:
     """Bring the state in line with the cloud (reads only; changes state, not the cloud)."""
     stack, _ = _open(profile, backend, secrets_provider)
     _confirm(f"Refresh the state of {stack.name}", yes)
     _print_changes(stack.refresh(_recorder(), clear_pending_creates=clear_pending_creates))
 
 
-def destroy(profile: ProfileArg, only: Only = None, yes: Yes = False, exclude_protected: Annotated[
-        bool, typer.Option(help="Destroy everything except protected resources.")] = False,
-        backend: Backend = None, secrets_provider: Secrets = None) -> None:
+def destroy(
+    profile: ProfileArg,
+    only: Only = None,
+    yes: Yes = False,
+    exclude_protected: Annotated[
+        bool, typer.Option(help="Destroy everything except protected resources.")
+    ] = False,
+    backend: Backend = None,
+    secrets_provider: Secrets = None,
+) -> None:
     """Delete the team's resources; stops at protected ones and says how to proceed."""
     stack, _ = _open(profile, backend, secrets_provider)
     targets = _targets(stack, only)
@@ -144,12 +183,18 @@ def destroy(profile: ProfileArg, only: Only = None, yes: Yes = False, exclude_pr
     result = stack.destroy(_recorder(), targets=targets, exclude_protected=exclude_protected)
     _print_changes(result)
     if result.snapshot:
-        typer.echo(f"state before destroy kept as snapshot {result.snapshot.id}; "
-                   f"`dsenv restore {profile}` brings it back")
+        typer.echo(
+            f"state before destroy kept as snapshot {result.snapshot.id}; "
+            f"`dsenv restore {profile}` brings it back"
+        )
 
 
-def outputs(profile: ProfileArg, as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
-            backend: Backend = None, secrets_provider: Secrets = None) -> None:
+def outputs(
+    profile: ProfileArg,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON output.")] = False,
+    backend: Backend = None,
+    secrets_provider: Secrets = None,
+) -> None:
     """Print the stack's outputs; secret values are always masked."""
     stack, _ = _open(profile, backend, secrets_provider)
     values = stack.outputs()
@@ -160,10 +205,16 @@ def outputs(profile: ProfileArg, as_json: Annotated[bool, typer.Option("--json",
         typer.echo(f"{key}: {json.dumps(value)}")
 
 
-def restore(profile: ProfileArg, snapshot: Annotated[str | None, typer.Argument(
-        help="Snapshot id (or prefix). Default: the newest.")] = None,
-        list_only: Annotated[bool, typer.Option("--list", help="List the snapshots only.")] = False,
-        yes: Yes = False, backend: Backend = None, secrets_provider: Secrets = None) -> None:
+def restore(
+    profile: ProfileArg,
+    snapshot: Annotated[
+        str | None, typer.Argument(help="Snapshot id (or prefix). Default: the newest.")
+    ] = None,
+    list_only: Annotated[bool, typer.Option("--list", help="List the snapshots only.")] = False,
+    yes: Yes = False,
+    backend: Backend = None,
+    secrets_provider: Secrets = None,
+) -> None:
     """Bring back a state snapshot kept before an up or destroy."""
     stack, _ = _open(profile, backend, secrets_provider)
     store = stack.engine.snapshots()
@@ -174,11 +225,21 @@ def restore(profile: ProfileArg, snapshot: Annotated[str | None, typer.Argument(
     chosen = store.get(stack.name, snapshot)
     _confirm(f"Replace the state of {stack.name} with snapshot {chosen.id}", yes)
     before = stack.restore(chosen)
-    typer.echo(f"restored {chosen.id} ({chosen.resources} resources); previous state kept as {before.id}")
+    typer.echo(
+        f"restored {chosen.id} ({chosen.resources} resources); previous state kept as {before.id}"
+    )
 
 
-def doctor(install: Annotated[bool, typer.Option("--install", help="Install the pinned Pulumi CLI into dsenv's cache if missing.")] = False,
-           backend: Backend = None, secrets_provider: Secrets = None) -> None:
+def doctor(
+    install: Annotated[
+        bool,
+        typer.Option(
+            "--install", help="Install the pinned Pulumi CLI into dsenv's cache if missing."
+        ),
+    ] = False,
+    backend: Backend = None,
+    secrets_provider: Secrets = None,
+) -> None:
     """Check the Pulumi CLI, credentials, kube context, state backend, locks and pending operations."""
     from dsenv.live.doctor import Check, run_checks
     from dsenv.live.settings import resolve_settings
@@ -200,15 +261,24 @@ def doctor(install: Annotated[bool, typer.Option("--install", help="Install the 
 
 def drift(
     profiles: Annotated[list[Path] | None, typer.Argument(help="Team profiles to check.")] = None,
-    all_dir: Annotated[Path | None, typer.Option("--all", help="Check every team profile under DIR.")] = None,
-    shard: Annotated[str | None, typer.Option(help="Check shard I of N (I/N), for CI matrices.")] = None,
+    all_dir: Annotated[
+        Path | None, typer.Option("--all", help="Check every team profile under DIR.")
+    ] = None,
+    shard: Annotated[
+        str | None, typer.Option(help="Check shard I of N (I/N), for CI matrices.")
+    ] = None,
     concurrency: Annotated[int, typer.Option(help="Stacks checked at once.")] = 4,
-    kind: Annotated[list[str] | None, typer.Option(help="pending, cloud or unmanaged; repeat. Default: all.")] = None,
-    output_format: Annotated[str, typer.Option("--format", help="table, json, junit or markdown (stdout).")] = "table",
+    kind: Annotated[
+        list[str] | None, typer.Option(help="pending, cloud or unmanaged; repeat. Default: all.")
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="table, json, junit or markdown (stdout).")
+    ] = "table",
     junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML here.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")] = None,
     markdown: Annotated[Path | None, typer.Option(help="Also write Markdown here.")] = None,
-    backend: Backend = None, secrets_provider: Secrets = None,
+    backend: Backend = None,
+    secrets_provider: Secrets = None,
 ) -> None:
     """Report drift (pending, cloud, unmanaged) per stack. Exit 0 clean, 1 drift, 3 not checked."""
     from dsenv.live.drift import KINDS, parse_shard, run_drift, targets_from_profiles
@@ -226,8 +296,12 @@ def drift(
     if not paths:
         raise UsageError("name profiles or --all DIR")
     targets = pick(targets_from_profiles(paths), *parse_shard(shard))
-    report = run_drift(_engine(backend, secrets_provider), targets, concurrency=concurrency,
-                       kinds=kinds)  # type: ignore[arg-type]
+    report = run_drift(
+        _engine(backend, secrets_provider),
+        targets,
+        concurrency=concurrency,
+        kinds=kinds,  # type: ignore[arg-type]  # checked against KINDS above
+    )
     for path, fmt in ((junit, "junit"), (json_path, "json"), (markdown, "markdown")):
         if path:
             Writer(path.parent).write(path.name, render(report, fmt))
@@ -237,15 +311,26 @@ def drift(
 
 def ci_init(
     provider: Annotated[str, typer.Option(help="github or gitlab.")] = "github",
-    directory: Annotated[Path, typer.Option("--dir", help="Repository root to write into.")] = Path(),
-    profiles_dir: Annotated[str, typer.Option(help="Folder of team profiles, relative to the root.")] = "profiles",
+    directory: Annotated[
+        Path, typer.Option("--dir", help="Repository root to write into.")
+    ] = Path(),
+    profiles_dir: Annotated[
+        str, typer.Option(help="Folder of team profiles, relative to the root.")
+    ] = "profiles",
     shards: Annotated[int, typer.Option(help="Parallel shards of the drift matrix.")] = 4,
     schedule: Annotated[str, typer.Option(help="Cron schedule (UTC).")] = "17 3 * * *",
-    aws_role_arn: Annotated[str, typer.Option(help="IAM role assumed by OIDC.")] = "arn:aws:iam::123456789012:role/dsenv-drift",
+    aws_role_arn: Annotated[
+        str, typer.Option(help="IAM role assumed by OIDC.")
+    ] = "arn:aws:iam::123456789012:role/dsenv-drift",
     aws_region: Annotated[str, typer.Option(help="AWS region.")] = "eu-west-1",
-    backend: Annotated[str, typer.Option(help="State backend the workflow uses.")] = "s3://acme-dsenv-state",
+    backend: Annotated[
+        str, typer.Option(help="State backend the workflow uses.")
+    ] = "s3://acme-dsenv-state",
     images: Annotated[
-        bool, typer.Option(help="Also write, per aws team, the workflow that builds and pushes its image.")
+        bool,
+        typer.Option(
+            help="Also write, per aws team, the workflow that builds and pushes its image."
+        ),
     ] = True,
     force: Annotated[bool, typer.Option(help="Overwrite existing workflow files.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Show what would be written.")] = False,
@@ -257,13 +342,21 @@ def ci_init(
 
     if shards < 1:
         raise UsageError("--shards must be at least 1")
-    workflow = DriftWorkflow(profiles_dir=profiles_dir, schedule=schedule, shards=shards,
-                             aws_role_arn=aws_role_arn, aws_region=aws_region, backend=backend)
+    workflow = DriftWorkflow(
+        profiles_dir=profiles_dir,
+        schedule=schedule,
+        shards=shards,
+        aws_role_arn=aws_role_arn,
+        aws_region=aws_region,
+        backend=backend,
+    )
     writer = Writer(directory, dry_run=dry_run, force=force)
     paths = write_workflows(writer, [drift_workflow(provider)], **workflow.context())
     if images and provider == "github":
         from dsenv.image.workflow import image_workflows_for
 
-        paths += [writer.write(out, text) for out, text in image_workflows_for(directory, profiles_dir)]
+        paths += [
+            writer.write(out, text) for out, text in image_workflows_for(directory, profiles_dir)
+        ]
     for path in paths:
         typer.echo(f"{'would write' if dry_run else 'wrote'} {writer.display(path)}")

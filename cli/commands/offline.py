@@ -14,7 +14,10 @@ import typer
 from dsenv.errors import ExitCode, UsageError
 
 ProfileArg = Annotated[
-    Path, typer.Argument(help="A team profile (or a saved `dsenv plan --format json` file).", metavar="PROFILE")
+    Path,
+    typer.Argument(
+        help="A team profile (or a saved `dsenv plan --format json` file).", metavar="PROFILE"
+    ),
 ]
 
 
@@ -79,12 +82,16 @@ def _emit(text: str, output: Path | None) -> None:
     typer.echo(f"wrote {writer.display(writer.write(output.name, text))}", err=True)
 
 
-Output = Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")]
+Output = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+]
 
 
 def plan(
     profile: ProfileArg,
-    format: Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")] = PlanFormat.table,
+    format: Annotated[
+        PlanFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = PlanFormat.table,
     output: Output = None,
 ) -> None:
     """What the profile creates: resources by capability, counts by type, time to first up."""
@@ -93,17 +100,30 @@ def plan(
 
     env = offline(profile)
     built = p.build_plan(env.graph, env.spec)
-    render = {PlanFormat.table: p.render_table, PlanFormat.json: p.render_json,
-              PlanFormat.yaml: p.render_yaml, PlanFormat.markdown: p.render_markdown}[format]
+    render = {
+        PlanFormat.table: p.render_table,
+        PlanFormat.json: p.render_json,
+        PlanFormat.yaml: p.render_yaml,
+        PlanFormat.markdown: p.render_markdown,
+    }[format]
     _emit(render(built), output)
 
 
 def diff(
-    old: Annotated[Path, typer.Argument(help="The old profile (or plan JSON); with --against, the profile.")],
+    old: Annotated[
+        Path, typer.Argument(help="The old profile (or plan JSON); with --against, the profile.")
+    ],
     new: Annotated[Path | None, typer.Argument(help="The new profile (or plan JSON).")] = None,
-    against: Annotated[str | None, typer.Option(help="Compare PROFILE with itself at this git revision.", metavar="GIT_REF")] = None,
-    format: Annotated[DiffFormat, typer.Option("--format", "-f", help="Output format.")] = DiffFormat.text,
-    fail_on_replace: Annotated[bool, typer.Option(help="Exit 1 when a stateful resource would be replaced.")] = False,
+    against: Annotated[
+        str | None,
+        typer.Option(help="Compare PROFILE with itself at this git revision.", metavar="GIT_REF"),
+    ] = None,
+    format: Annotated[
+        DiffFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = DiffFormat.text,
+    fail_on_replace: Annotated[
+        bool, typer.Option(help="Exit 1 when a stateful resource would be replaced.")
+    ] = False,
     output: Output = None,
 ) -> None:
     """Resources added, removed and changed (with property paths) between two profiles."""
@@ -134,9 +154,18 @@ def diff(
 
 def render(
     profile: ProfileArg,
-    out: Annotated[Path, typer.Option("--output", "-o", help="Folder to write into (nothing is written outside it).")],
-    dry_run: Annotated[bool, typer.Option(help="List what would be written; write nothing.")] = False,
-    prices: Annotated[Path | None, typer.Option(help="Price table overriding the bundled one.")] = None,
+    out: Annotated[
+        Path,
+        typer.Option(
+            "--output", "-o", help="Folder to write into (nothing is written outside it)."
+        ),
+    ],
+    dry_run: Annotated[
+        bool, typer.Option(help="List what would be written; write nothing.")
+    ] = False,
+    prices: Annotated[
+        Path | None, typer.Option(help="Price table overriding the bundled one.")
+    ] = None,
 ) -> None:
     """Raw Kubernetes objects, Helm values, plan, graph, cost report and laptop files."""
     from dsenv.offline.cost import price_table
@@ -154,10 +183,22 @@ def render(
 
 def check(
     profile: ProfileArg,
-    schemas: Annotated[Path | None, typer.Option(help="Folder (or file) of CRDs and chart values schemas, e.g. `kubectl get crd -o yaml` output.")] = None,
-    format: Annotated[CheckFormat, typer.Option("--format", "-f", help="Output format.")] = CheckFormat.text,
-    min_severity: Annotated[Severity, typer.Option(help="Report findings of this severity or worse.")] = Severity.low,
-    kubernetes_version: Annotated[str | None, typer.Option(help="Kubernetes version for core schemas (default: the profile's).")] = None,
+    schemas: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder (or file) of CRDs and chart values schemas, e.g. `kubectl get crd -o yaml` output."
+        ),
+    ] = None,
+    format: Annotated[
+        CheckFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = CheckFormat.text,
+    min_severity: Annotated[
+        Severity, typer.Option(help="Report findings of this severity or worse.")
+    ] = Severity.low,
+    kubernetes_version: Annotated[
+        str | None,
+        typer.Option(help="Kubernetes version for core schemas (default: the profile's)."),
+    ] = None,
 ) -> None:
     """Schemas (core, CRDs, chart values) and security rules. Exit 1 on findings."""
     from dsenv.offline.check import check as run
@@ -167,19 +208,39 @@ def check(
     env = offline(profile)
     version = kubernetes_version or (env.spec.kubernetes_version if env.spec else None)
     if version is None:
-        raise UsageError("a plan JSON file does not name its Kubernetes version; pass --kubernetes-version")
-    report = run(env.graph, kubernetes_version=version, schemas=load_schemas(schemas), min_severity=min_severity.value)
-    typer.echo(json.dumps(report.to_json(), indent=2) if format is CheckFormat.json else render_text(report), nl=format is CheckFormat.json)
+        raise UsageError(
+            "a plan JSON file does not name its Kubernetes version; pass --kubernetes-version"
+        )
+    report = run(
+        env.graph,
+        kubernetes_version=version,
+        schemas=load_schemas(schemas),
+        min_severity=min_severity.value,
+    )
+    typer.echo(
+        json.dumps(report.to_json(), indent=2)
+        if format is CheckFormat.json
+        else render_text(report),
+        nl=format is CheckFormat.json,
+    )
     if report.findings:
         raise typer.Exit(int(ExitCode.FINDINGS))
 
 
 def cost(
     profile: ProfileArg,
-    prices: Annotated[Path | None, typer.Option(help="Price table (YAML) merged over the bundled one.")] = None,
-    format: Annotated[CostFormat, typer.Option("--format", "-f", help="Output format.")] = CostFormat.table,
-    fail_over_budget: Annotated[bool, typer.Option(help="Exit 1 when the estimate exceeds the team budget or the org cap.")] = False,
-    basis: Annotated[Basis, typer.Option(help="Which estimate --fail-over-budget compares.")] = Basis.peak,
+    prices: Annotated[
+        Path | None, typer.Option(help="Price table (YAML) merged over the bundled one.")
+    ] = None,
+    format: Annotated[
+        CostFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = CostFormat.table,
+    fail_over_budget: Annotated[
+        bool, typer.Option(help="Exit 1 when the estimate exceeds the team budget or the org cap.")
+    ] = False,
+    basis: Annotated[
+        Basis, typer.Option(help="Which estimate --fail-over-budget compares.")
+    ] = Basis.peak,
 ) -> None:
     """Monthly cost per capability, idle and peak, against the team budget and org cap."""
     from dsenv.offline import cost as c
@@ -190,7 +251,10 @@ def cost(
     if format is CostFormat.json:
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:
-        typer.echo(c.render_markdown(report) if format is CostFormat.markdown else c.render_text(report), nl=False)
+        typer.echo(
+            c.render_markdown(report) if format is CostFormat.markdown else c.render_text(report),
+            nl=False,
+        )
     over = report.over(basis.value)
     for line in over:
         typer.echo(f"OVER BUDGET: {line}", err=True)
@@ -200,7 +264,9 @@ def cost(
 
 def graph(
     profile: ProfileArg,
-    format: Annotated[GraphFormat, typer.Option("--format", "-f", help="Output format (svg needs Graphviz).")] = GraphFormat.mermaid,
+    format: Annotated[
+        GraphFormat, typer.Option("--format", "-f", help="Output format (svg needs Graphviz).")
+    ] = GraphFormat.mermaid,
     output: Output = None,
 ) -> None:
     """The resource graph, clustered by capability."""
@@ -208,4 +274,11 @@ def graph(
     from dsenv.offline.run import offline
 
     env = offline(profile)
-    _emit({GraphFormat.mermaid: visual.mermaid, GraphFormat.dot: visual.dot, GraphFormat.svg: visual.svg}[format](env.graph), output)
+    _emit(
+        {
+            GraphFormat.mermaid: visual.mermaid,
+            GraphFormat.dot: visual.dot,
+            GraphFormat.svg: visual.svg,
+        }[format](env.graph),
+        output,
+    )

@@ -59,32 +59,57 @@ def irsa_trust_policy(provider_arn: str, issuer: str, namespace: str, service_ac
 
 def _bucket_read(sid: str, bucket_arn: str) -> list[dict[str, Any]]:
     return [
-        {"Sid": f"{sid}List", "Effect": "Allow", "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
-         "Resource": bucket_arn},
-        {"Sid": f"{sid}Read", "Effect": "Allow", "Action": ["s3:GetObject", "s3:GetObjectVersion"],
-         "Resource": f"{bucket_arn}/*"},
+        {
+            "Sid": f"{sid}List",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation", "s3:ListBucket"],
+            "Resource": bucket_arn,
+        },
+        {
+            "Sid": f"{sid}Read",
+            "Effect": "Allow",
+            "Action": ["s3:GetObject", "s3:GetObjectVersion"],
+            "Resource": f"{bucket_arn}/*",
+        },
     ]
 
 
 def _bucket_read_write(sid: str, bucket_arn: str) -> list[dict[str, Any]]:
     return [
-        {"Sid": f"{sid}List", "Effect": "Allow",
-         "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
-         "Resource": bucket_arn},
-        {"Sid": f"{sid}ReadWrite", "Effect": "Allow",
-         "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject",
-                    "s3:GetObjectVersion", "s3:ListMultipartUploadParts", "s3:PutObject"],
-         "Resource": f"{bucket_arn}/*"},
+        {
+            "Sid": f"{sid}List",
+            "Effect": "Allow",
+            "Action": ["s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"],
+            "Resource": bucket_arn,
+        },
+        {
+            "Sid": f"{sid}ReadWrite",
+            "Effect": "Allow",
+            "Action": [
+                "s3:AbortMultipartUpload",
+                "s3:DeleteObject",
+                "s3:GetObject",
+                "s3:GetObjectVersion",
+                "s3:ListMultipartUploadParts",
+                "s3:PutObject",
+            ],
+            "Resource": f"{bucket_arn}/*",
+        },
     ]
 
 
 def workspaces_policy(data_bucket_arn: str, artifacts_bucket_arn: str) -> str:
-    return _doc(*_bucket_read_write("Data", data_bucket_arn),
-                *_bucket_read_write("Artifacts", artifacts_bucket_arn))
+    return _doc(
+        *_bucket_read_write("Data", data_bucket_arn),
+        *_bucket_read_write("Artifacts", artifacts_bucket_arn),
+    )
 
 
 def spark_policy(data_bucket_arn: str, artifacts_bucket_arn: str) -> str:
-    return _doc(*_bucket_read_write("Data", data_bucket_arn), *_bucket_read("Artifacts", artifacts_bucket_arn))
+    return _doc(
+        *_bucket_read_write("Data", data_bucket_arn),
+        *_bucket_read("Artifacts", artifacts_bucket_arn),
+    )
 
 
 def serving_policy(artifacts_bucket_arn: str, model_uris: Sequence[str] = ()) -> str:
@@ -93,23 +118,52 @@ def serving_policy(artifacts_bucket_arn: str, model_uris: Sequence[str] = ()) ->
     for i, uri in enumerate(sorted(u for u in model_uris if u.startswith("s3://"))):
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         prefix = key.rstrip("/")
-        statements.append({"Sid": f"Model{i}List", "Effect": "Allow", "Action": "s3:ListBucket",
-                           "Resource": f"arn:aws:s3:::{bucket}",
-                           "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}}})
-        statements.append({"Sid": f"Model{i}Read", "Effect": "Allow", "Action": "s3:GetObject",
-                           "Resource": f"arn:aws:s3:::{bucket}/{prefix}/*" if prefix else f"arn:aws:s3:::{bucket}/*"})
+        statements.append(
+            {
+                "Sid": f"Model{i}List",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:aws:s3:::{bucket}",
+                "Condition": {"StringLike": {"s3:prefix": [prefix, f"{prefix}/*"]}},
+            }
+        )
+        statements.append(
+            {
+                "Sid": f"Model{i}Read",
+                "Effect": "Allow",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/{prefix}/*"
+                if prefix
+                else f"arn:aws:s3:::{bucket}/*",
+            }
+        )
     return _doc(*statements)
 
 
 def runners_policy(repository_arn: str, artifacts_bucket_arn: str) -> str:
     """Push to the team repository only; GetAuthorizationToken has no resource scope in IAM."""
     return _doc(
-        {"Sid": "RegistryLogin", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-        {"Sid": "PushTeamImage", "Effect": "Allow",
-         "Action": ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:CompleteLayerUpload",
-                    "ecr:DescribeImages", "ecr:GetDownloadUrlForLayer", "ecr:InitiateLayerUpload",
-                    "ecr:PutImage", "ecr:UploadLayerPart"],
-         "Resource": repository_arn},
+        {
+            "Sid": "RegistryLogin",
+            "Effect": "Allow",
+            "Action": "ecr:GetAuthorizationToken",
+            "Resource": "*",
+        },
+        {
+            "Sid": "PushTeamImage",
+            "Effect": "Allow",
+            "Action": [
+                "ecr:BatchCheckLayerAvailability",
+                "ecr:BatchGetImage",
+                "ecr:CompleteLayerUpload",
+                "ecr:DescribeImages",
+                "ecr:GetDownloadUrlForLayer",
+                "ecr:InitiateLayerUpload",
+                "ecr:PutImage",
+                "ecr:UploadLayerPart",
+            ],
+            "Resource": repository_arn,
+        },
         *_bucket_read_write("Artifacts", artifacts_bucket_arn),
     )
 
@@ -120,15 +174,28 @@ def kafka_client_policy(region: str, account: str, cluster_name: str) -> str:
     workload roles do not wait on the MSK cluster."""
     base = f"arn:aws:kafka:{region}:{account}"
     return _doc(
-        {"Sid": "Connect", "Effect": "Allow",
-         "Action": ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
-         "Resource": f"{base}:cluster/{cluster_name}/*"},
-        {"Sid": "Topics", "Effect": "Allow",
-         "Action": ["kafka-cluster:DescribeTopic", "kafka-cluster:ReadData", "kafka-cluster:WriteData"],
-         "Resource": f"{base}:topic/{cluster_name}/*"},
-        {"Sid": "Groups", "Effect": "Allow",
-         "Action": ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"],
-         "Resource": f"{base}:group/{cluster_name}/*"},
+        {
+            "Sid": "Connect",
+            "Effect": "Allow",
+            "Action": ["kafka-cluster:Connect", "kafka-cluster:DescribeCluster"],
+            "Resource": f"{base}:cluster/{cluster_name}/*",
+        },
+        {
+            "Sid": "Topics",
+            "Effect": "Allow",
+            "Action": [
+                "kafka-cluster:DescribeTopic",
+                "kafka-cluster:ReadData",
+                "kafka-cluster:WriteData",
+            ],
+            "Resource": f"{base}:topic/{cluster_name}/*",
+        },
+        {
+            "Sid": "Groups",
+            "Effect": "Allow",
+            "Action": ["kafka-cluster:AlterGroup", "kafka-cluster:DescribeGroup"],
+            "Resource": f"{base}:group/{cluster_name}/*",
+        },
     )
 
 
@@ -187,29 +254,35 @@ class IdentityArgs:
 def _policy_for(workload: str, args: IdentityArgs) -> pulumi.Output[str]:
     if workload == "workspaces":
         return pulumi.Output.all(args.data_bucket_arn, args.artifacts_bucket_arn).apply(
-            lambda a: workspaces_policy(a[0], a[1]))
+            lambda a: workspaces_policy(a[0], a[1])
+        )
     if workload == "spark":
         return pulumi.Output.all(args.data_bucket_arn, args.artifacts_bucket_arn).apply(
-            lambda a: spark_policy(a[0], a[1]))
+            lambda a: spark_policy(a[0], a[1])
+        )
     if workload == "serving":
         return pulumi.Output.from_input(args.artifacts_bucket_arn).apply(
-            lambda a: serving_policy(a, args.model_uris))
+            lambda a: serving_policy(a, args.model_uris)
+        )
     if workload == "runners":
         return pulumi.Output.all(args.repository_arn, args.artifacts_bucket_arn).apply(
-            lambda a: runners_policy(a[0], a[1]))
+            lambda a: runners_policy(a[0], a[1])
+        )
     raise ValueError(f"no policy for workload {workload!r}")
 
 
 def _trust_for(w: Workload, args: IdentityArgs) -> pulumi.Output[str]:
     return pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-        lambda a: irsa_trust_policy(a[0], a[1], w.namespace, w.service_account))
+        lambda a: irsa_trust_policy(a[0], a[1], w.namespace, w.service_account)
+    )
 
 
 def _kafka_policy_for(args: IdentityArgs) -> pulumi.Output[str]:
     cluster = args.kafka_cluster_name
     assert cluster is not None and args.account_id is not None
     return pulumi.Output.from_input(args.account_id).apply(
-        lambda account: kafka_client_policy(args.region, account, cluster))
+        lambda account: kafka_client_policy(args.region, account, cluster)
+    )
 
 
 class Identity(pulumi.ComponentResource):
@@ -217,7 +290,9 @@ class Identity(pulumi.ComponentResource):
 
     role_arns: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsenv:identity:Identity", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.role_arns = {}
@@ -231,11 +306,19 @@ class Identity(pulumi.ComponentResource):
                 max_session_duration=3600,
                 opts=child,
             )
-            aws.iam.RolePolicy(f"{name}-{w.name}", role=role.id, policy=_policy_for(w.name, args), opts=child)
-            if args.kafka_cluster_name and args.account_id is not None and w.name in ("workspaces", "spark"):
+            aws.iam.RolePolicy(
+                f"{name}-{w.name}", role=role.id, policy=_policy_for(w.name, args), opts=child
+            )
+            if (
+                args.kafka_cluster_name
+                and args.account_id is not None
+                and w.name in ("workspaces", "spark")
+            ):
                 aws.iam.RolePolicy(
-                    f"{name}-{w.name}-kafka", role=role.id, policy=_kafka_policy_for(args), opts=child
+                    f"{name}-{w.name}-kafka",
+                    role=role.id,
+                    policy=_kafka_policy_for(args),
+                    opts=child,
                 )
             self.role_arns[w.name] = role.arn
         self.register_outputs({f"{k}_role_arn": v for k, v in self.role_arns.items()})
-

@@ -29,7 +29,9 @@ def _kafka(spec: EnvironmentSpec) -> KafkaSpec:
 
 
 def _pod() -> dict[str, Any]:
-    return {"securityContext": restricted_pod_context(run_as_user=STRIMZI_UID, fs_group=STRIMZI_UID)}
+    return {
+        "securityContext": restricted_pod_context(run_as_user=STRIMZI_UID, fs_group=STRIMZI_UID)
+    }
 
 
 def _container() -> dict[str, Any]:
@@ -45,11 +47,15 @@ def operator_values(spec: EnvironmentSpec) -> dict[str, Any]:
         # template) gets a `restricted` security context
         "extraEnvs": [{"name": "STRIMZI_POD_SECURITY_PROVIDER_CLASS", "value": "restricted"}],
         "podSecurityContext": restricted_pod_context(run_as_user=STRIMZI_UID),
-        "securityContext": restricted_container_context(run_as_user=STRIMZI_UID, read_only_root=True),
+        "securityContext": restricted_container_context(
+            run_as_user=STRIMZI_UID, read_only_root=True
+        ),
     }
 
 
-def _meta(spec: EnvironmentSpec, name: str, *, cluster_label: bool = True, **extra: Any) -> dict[str, Any]:
+def _meta(
+    spec: EnvironmentSpec, name: str, *, cluster_label: bool = True, **extra: Any
+) -> dict[str, Any]:
     kafka = _kafka(spec)
     labels = dict(spec.labels)
     if cluster_label:
@@ -91,7 +97,11 @@ def kafka_resource(spec: EnvironmentSpec) -> dict[str, Any]:
                     "transaction.state.log.min.isr": kafka.min_insync_replicas,
                     "auto.create.topics.enable": False,
                 },
-                "template": {"pod": _pod(), "kafkaContainer": _container(), "initContainer": _container()},
+                "template": {
+                    "pod": _pod(),
+                    "kafkaContainer": _container(),
+                    "initContainer": _container(),
+                },
             },
             "entityOperator": {
                 "topicOperator": {},
@@ -127,7 +137,11 @@ def node_pool_resource(spec: EnvironmentSpec) -> dict[str, Any]:
                     }
                 ],
             },
-            "template": {"pod": _pod(), "kafkaContainer": _container(), "initContainer": _container()},
+            "template": {
+                "pod": _pod(),
+                "kafkaContainer": _container(),
+                "initContainer": _container(),
+            },
         },
     }
 
@@ -142,7 +156,10 @@ def topic_resources(spec: EnvironmentSpec) -> list[dict[str, Any]]:
                 "topicName": t.name,
                 "partitions": t.partitions,
                 "replicas": t.replicas,
-                "config": {"retention.ms": t.retention_ms, "min.insync.replicas": min(t.replicas, _kafka(spec).min_insync_replicas)},
+                "config": {
+                    "retention.ms": t.retention_ms,
+                    "min.insync.replicas": min(t.replicas, _kafka(spec).min_insync_replicas),
+                },
             },
         }
         for t in _kafka(spec).topics
@@ -161,7 +178,10 @@ def user_acls(user: KafkaUserSpec) -> list[dict[str, Any]]:
         for topic in topics
     ]
     acls.append(
-        {"resource": {"type": "group", "name": f"{user.name}-", "patternType": "prefix"}, "operations": ["Read"]}
+        {
+            "resource": {"type": "group", "name": f"{user.name}-", "patternType": "prefix"},
+            "operations": ["Read"],
+        }
     )
     return acls
 
@@ -187,7 +207,14 @@ def bootstrap_address(spec: EnvironmentSpec) -> str:
 
 
 def _custom(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions) -> CustomResource:
-    return CustomResource(name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=obj["metadata"], spec=obj["spec"], opts=opts)
+    return CustomResource(
+        name,
+        api_version=obj["apiVersion"],
+        kind=obj["kind"],
+        metadata=obj["metadata"],
+        spec=obj["spec"],
+        opts=opts,
+    )
 
 
 @dataclass
@@ -205,7 +232,9 @@ class StrimziKafka(pulumi.ComponentResource):
     bootstrap_servers: pulumi.Output[str]
     cluster_name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: StrimziKafkaArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: StrimziKafkaArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsenv:kafka:StrimziKafka", name, None, opts)
         spec = args.spec
         kafka = _kafka(spec)
@@ -234,4 +263,6 @@ class StrimziKafka(pulumi.ComponentResource):
             _custom(f"{name}-user-{user['metadata']['name']}", user, after_crds)
         self.cluster_name = cluster.urn.apply(lambda _: kafka.cluster_name)
         self.bootstrap_servers = self.cluster_name.apply(lambda _: bootstrap_address(spec))
-        self.register_outputs({"bootstrap_servers": self.bootstrap_servers, "cluster_name": self.cluster_name})
+        self.register_outputs(
+            {"bootstrap_servers": self.bootstrap_servers, "cluster_name": self.cluster_name}
+        )

@@ -75,7 +75,9 @@ class Msk(pulumi.ComponentResource):
     bootstrap_brokers: pulumi.Output[str]
     arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: MskArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: MskArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsenv:kafka:Msk", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         group = aws.ec2.SecurityGroup(
@@ -84,15 +86,25 @@ class Msk(pulumi.ComponentResource):
             vpc_id=args.vpc_id,
             ingress=[
                 aws.ec2.SecurityGroupIngressArgs(
-                    protocol="tcp", from_port=IAM_PORT, to_port=IAM_PORT,
-                    security_groups=[args.client_security_group_id], description="Kafka over TLS with IAM auth",
+                    protocol="tcp",
+                    from_port=IAM_PORT,
+                    to_port=IAM_PORT,
+                    security_groups=[args.client_security_group_id],
+                    description="Kafka over TLS with IAM auth",
                 ),
                 aws.ec2.SecurityGroupIngressArgs(
-                    protocol="-1", from_port=0, to_port=0, self=True, description="broker to broker",
+                    protocol="-1",
+                    from_port=0,
+                    to_port=0,
+                    self=True,
+                    description="broker to broker",
                 ),
             ],
-            egress=[aws.ec2.SecurityGroupEgressArgs(protocol="-1", from_port=0, to_port=0, self=True,
-                                                    description="broker to broker")],
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    protocol="-1", from_port=0, to_port=0, self=True, description="broker to broker"
+                )
+            ],
             tags={"Name": args.cluster_name},
             opts=child,
         )
@@ -101,7 +113,11 @@ class Msk(pulumi.ComponentResource):
             serverless = aws.msk.ServerlessCluster(
                 name,
                 cluster_name=args.cluster_name,
-                vpc_configs=[aws.msk.ServerlessClusterVpcConfigArgs(subnet_ids=args.subnet_ids, security_group_ids=[group.id])],
+                vpc_configs=[
+                    aws.msk.ServerlessClusterVpcConfigArgs(
+                        subnet_ids=args.subnet_ids, security_group_ids=[group.id]
+                    )
+                ],
                 client_authentication=aws.msk.ServerlessClusterClientAuthenticationArgs(
                     sasl=aws.msk.ServerlessClusterClientAuthenticationSaslArgs(
                         iam=aws.msk.ServerlessClusterClientAuthenticationSaslIamArgs(enabled=True)
@@ -141,7 +157,9 @@ class Msk(pulumi.ComponentResource):
                         )
                     ),
                     connectivity_info=aws.msk.ClusterBrokerNodeGroupInfoConnectivityInfoArgs(
-                        public_access=aws.msk.ClusterBrokerNodeGroupInfoConnectivityInfoPublicAccessArgs(type="DISABLED")
+                        public_access=aws.msk.ClusterBrokerNodeGroupInfoConnectivityInfoPublicAccessArgs(
+                            type="DISABLED"
+                        )
                     ),
                 ),
                 client_authentication=aws.msk.ClusterClientAuthenticationArgs(
@@ -154,7 +172,9 @@ class Msk(pulumi.ComponentResource):
                         client_broker="TLS", in_cluster=True
                     ),
                 ),
-                configuration_info=aws.msk.ClusterConfigurationInfoArgs(arn=config.arn, revision=config.latest_revision),
+                configuration_info=aws.msk.ClusterConfigurationInfoArgs(
+                    arn=config.arn, revision=config.latest_revision
+                ),
                 logging_info=aws.msk.ClusterLoggingInfoArgs(
                     broker_logs=aws.msk.ClusterLoggingInfoBrokerLogsArgs(
                         cloudwatch_logs=aws.msk.ClusterLoggingInfoBrokerLogsCloudwatchLogsArgs(

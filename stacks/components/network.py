@@ -28,7 +28,11 @@ def flow_log_policy(log_group_arn: str) -> str:
             "Statement": [
                 {
                     "Effect": "Allow",
-                    "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    "Action": [
+                        "logs:CreateLogStream",
+                        "logs:DescribeLogStreams",
+                        "logs:PutLogEvents",
+                    ],
                     "Resource": [log_group_arn, f"{log_group_arn}:*"],
                 }
             ],
@@ -73,7 +77,9 @@ class Network(pulumi.ComponentResource):
     private_subnet_ids: list[pulumi.Output[str]]
     public_subnet_ids: list[pulumi.Output[str]]
 
-    def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsenv:network:Network", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         zones = aws.get_availability_zones_output(
@@ -89,7 +95,9 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         # No rules: nothing may use the default group by accident.
-        aws.ec2.DefaultSecurityGroup(name, vpc_id=vpc.id, tags={"Name": f"{name}-default"}, opts=child)
+        aws.ec2.DefaultSecurityGroup(
+            name, vpc_id=vpc.id, tags={"Name": f"{name}-default"}, opts=child
+        )
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
@@ -103,7 +111,10 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         aws.iam.RolePolicy(
-            f"{name}-flow-logs", role=flow_role.id, policy=log_group.arn.apply(flow_log_policy), opts=child
+            f"{name}-flow-logs",
+            role=flow_role.id,
+            policy=log_group.arn.apply(flow_log_policy),
+            opts=child,
         )
         aws.ec2.FlowLog(
             name,
@@ -143,7 +154,9 @@ class Network(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(
                 f"{name}-public-{i}", subnet_id=public.id, route_table_id=public_rt.id, opts=child
             )
-            eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags={"Name": f"{name}-nat-{i}"}, opts=child)
+            eip = aws.ec2.Eip(
+                f"{name}-nat-{i}", domain="vpc", tags={"Name": f"{name}-nat-{i}"}, opts=child
+            )
             nat = aws.ec2.NatGateway(
                 f"{name}-{i}",
                 allocation_id=eip.id,
@@ -172,7 +185,10 @@ class Network(pulumi.ComponentResource):
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(
-                f"{name}-private-{i}", subnet_id=private.id, route_table_id=private_rt.id, opts=child
+                f"{name}-private-{i}",
+                subnet_id=private.id,
+                route_table_id=private_rt.id,
+                opts=child,
             )
             self.private_subnet_ids.append(private.id)
             self.public_subnet_ids.append(public.id)

@@ -26,8 +26,15 @@ ALLOWED_SECCOMP = frozenset({"RuntimeDefault", "Localhost"})
 #: Volume types Pod Security `restricted` admits.
 ALLOWED_VOLUMES = frozenset(
     {
-        "configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim",
-        "projected", "secret", "name",
+        "configMap",
+        "csi",
+        "downwardAPI",
+        "emptyDir",
+        "ephemeral",
+        "persistentVolumeClaim",
+        "projected",
+        "secret",
+        "name",
     }
 )
 
@@ -153,7 +160,9 @@ def _dig(obj: Any, path: Sequence[str]) -> Any:
     return obj
 
 
-def pod_templates(obj: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]]:
+def pod_templates(
+    obj: Mapping[str, Any],
+) -> list[tuple[str, Mapping[str, Any] | None, Mapping[str, Any] | None]]:
     """(where, pod context, container context) for every container of a custom resource
     whose pod templates are not a core PodSpec. Empty for kinds without pods."""
     kind = obj.get("kind", "")
@@ -164,7 +173,9 @@ def pod_templates(obj: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any] |
         app = spec.get("template", spec) if kind == "ScheduledSparkApplication" else spec
         for role in ("driver", "executor"):
             part = app.get(role) or {}
-            found.append((f"{name}.{role}", part.get("podSecurityContext"), part.get("securityContext")))
+            found.append(
+                (f"{name}.{role}", part.get("podSecurityContext"), part.get("securityContext"))
+            )
     elif kind in ("Kafka", "KafkaNodePool"):
         templates: list[tuple[str, Mapping[str, Any]]] = []
         if kind == "KafkaNodePool":
@@ -187,7 +198,11 @@ def pod_templates(obj: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any] |
             pod_ctx = _dig(template, ("pod", "securityContext"))
             for key in container_keys[part]:
                 found.append(
-                    (f"{name}.{part or 'template'}.{key}", pod_ctx, _dig(template, (key, "securityContext")))
+                    (
+                        f"{name}.{part or 'template'}.{key}",
+                        pod_ctx,
+                        _dig(template, (key, "securityContext")),
+                    )
                 )
     elif kind == "InferenceService":
         for component in ("predictor", "transformer", "explainer"):
@@ -209,7 +224,11 @@ def check_object(obj: Mapping[str, Any]) -> list[str]:
     path = _POD_SPEC_PATHS.get(kind)
     if path is not None:
         pod_spec = _dig(obj, path)
-        return check_pod_spec(pod_spec or {}, where) if isinstance(pod_spec, Mapping) else [f"{where}: no pod spec"]
+        return (
+            check_pod_spec(pod_spec or {}, where)
+            if isinstance(pod_spec, Mapping)
+            else [f"{where}: no pod spec"]
+        )
     problems: list[str] = []
     for name, pod_ctx, container_ctx in pod_templates(obj):
         problems += check_container(pod_ctx, container_ctx, name)
@@ -239,8 +258,11 @@ CHART_CONTEXTS: dict[str, tuple[ValuesContext, ...]] = {
     "jupyterhub": (
         _ctx("hub", "hub.podSecurityContext", "hub.containerSecurityContext"),
         _ctx("proxy", None, "proxy.chp.containerSecurityContext"),
-        _ctx("singleuser", "hub.config.KubeSpawner.pod_security_context",
-             "hub.config.KubeSpawner.container_security_context"),
+        _ctx(
+            "singleuser",
+            "hub.config.KubeSpawner.pod_security_context",
+            "hub.config.KubeSpawner.container_security_context",
+        ),
         _ctx("user-scheduler", None, "scheduling.userScheduler.containerSecurityContext"),
         _ctx("user-placeholder", None, "scheduling.userPlaceholder.containerSecurityContext"),
         _ctx("image-puller", None, "prePuller.containerSecurityContext"),
@@ -252,20 +274,26 @@ CHART_CONTEXTS: dict[str, tuple[ValuesContext, ...]] = {
         _ctx("webhook", "webhook.podSecurityContext", "webhook.securityContext"),
     ),
     "strimzi-kafka-operator": (_ctx("cluster-operator", "podSecurityContext", "securityContext"),),
-    "gha-runner-scale-set-controller": (_ctx("controller", "podSecurityContext", "securityContext"),),
+    "gha-runner-scale-set-controller": (
+        _ctx("controller", "podSecurityContext", "securityContext"),
+    ),
     "kserve": (
-        _ctx("controller", "kserve.controller.securityContext",
-             "kserve.controller.containerSecurityContext"),
+        _ctx(
+            "controller",
+            "kserve.controller.securityContext",
+            "kserve.controller.containerSecurityContext",
+        ),
     ),
-    "cluster-autoscaler": (
-        _ctx("autoscaler", "securityContext", "containerSecurityContext"),
-    ),
+    "cluster-autoscaler": (_ctx("autoscaler", "securityContext", "containerSecurityContext"),),
     "cert-manager": (
         _ctx("controller", "securityContext", "containerSecurityContext"),
         _ctx("webhook", "webhook.securityContext", "webhook.containerSecurityContext"),
         _ctx("cainjector", "cainjector.securityContext", "cainjector.containerSecurityContext"),
-        _ctx("startupapicheck", "startupapicheck.securityContext",
-             "startupapicheck.containerSecurityContext"),
+        _ctx(
+            "startupapicheck",
+            "startupapicheck.securityContext",
+            "startupapicheck.containerSecurityContext",
+        ),
     ),
 }
 
@@ -294,7 +322,9 @@ def check_chart_values(chart: str, values: Mapping[str, Any]) -> list[str]:
         return problems + check_pod_spec(listener, f"{chart}.listenerTemplate")
     for ctx in CHART_CONTEXTS.get(chart, ()):
         pod_ctx = _dig(values, ctx.pod_context) if ctx.pod_context else None
-        problems += check_container(pod_ctx, _dig(values, ctx.container_context), f"{chart}.{ctx.pod}")
+        problems += check_container(
+            pod_ctx, _dig(values, ctx.container_context), f"{chart}.{ctx.pod}"
+        )
     for path, expected in CHART_REQUIRED.get(chart, {}).items():
         if _dig(values, path) != expected:
             problems.append(f"{chart}: {'.'.join(path)} must be {expected!r}")

@@ -41,7 +41,9 @@ def controller_values(spec: EnvironmentSpec) -> dict[str, Any]:
         "flags": {"watchSingleNamespace": runners.namespace},
         "serviceAccount": {"create": True, "name": CONTROLLER_SERVICE_ACCOUNT},
         "podSecurityContext": restricted_pod_context(run_as_user=LISTENER_UID),
-        "securityContext": restricted_container_context(run_as_user=LISTENER_UID, read_only_root=True),
+        "securityContext": restricted_container_context(
+            run_as_user=LISTENER_UID, read_only_root=True
+        ),
     }
 
 
@@ -61,8 +63,14 @@ def runner_pod_spec(spec: EnvironmentSpec, image: str) -> dict[str, Any]:
                 "image": image,
                 "command": ["/home/runner/run.sh"],
                 "resources": {
-                    "requests": {"cpu": f"{pool.cpu_millis}m", "memory": f"{pool.memory_bytes // 2**20}Mi"},
-                    "limits": {"cpu": f"{pool.cpu_millis}m", "memory": f"{pool.memory_bytes // 2**20}Mi"},
+                    "requests": {
+                        "cpu": f"{pool.cpu_millis}m",
+                        "memory": f"{pool.memory_bytes // 2**20}Mi",
+                    },
+                    "limits": {
+                        "cpu": f"{pool.cpu_millis}m",
+                        "memory": f"{pool.memory_bytes // 2**20}Mi",
+                    },
                 },
                 "securityContext": restricted_container_context(run_as_user=uid, run_as_group=gid),
             }
@@ -79,7 +87,10 @@ def listener_template() -> dict[str, Any]:
         "spec": {
             "securityContext": restricted_pod_context(run_as_user=LISTENER_UID),
             "containers": [
-                {"name": "listener", "securityContext": restricted_container_context(run_as_user=LISTENER_UID)}
+                {
+                    "name": "listener",
+                    "securityContext": restricted_container_context(run_as_user=LISTENER_UID),
+                }
             ],
         }
     }
@@ -93,13 +104,18 @@ def scale_set_values(spec: EnvironmentSpec, scale_set: ScaleSetSpec, image: str)
         "runnerScaleSetName": scale_set.name,
         "minRunners": scale_set.min_runners,
         "maxRunners": scale_set.max_runners,
-        "controllerServiceAccount": {"namespace": runners.controller_namespace, "name": CONTROLLER_SERVICE_ACCOUNT},
+        "controllerServiceAccount": {
+            "namespace": runners.controller_namespace,
+            "name": CONTROLLER_SERVICE_ACCOUNT,
+        },
         "listenerTemplate": listener_template(),
         "template": {"spec": runner_pod_spec(spec, image)},
     }
 
 
-def autoscaling_runner_set(spec: EnvironmentSpec, scale_set: ScaleSetSpec, image: str) -> dict[str, Any]:
+def autoscaling_runner_set(
+    spec: EnvironmentSpec, scale_set: ScaleSetSpec, image: str
+) -> dict[str, Any]:
     """What the scale-set chart renders from `scale_set_values`, as the custom resource:
     lets the tests check the values against the upstream CRD."""
     runners = _runners(spec)
@@ -107,7 +123,11 @@ def autoscaling_runner_set(spec: EnvironmentSpec, scale_set: ScaleSetSpec, image
     return {
         "apiVersion": "actions.github.com/v1alpha1",
         "kind": "AutoscalingRunnerSet",
-        "metadata": {"name": scale_set.name, "namespace": runners.namespace, "labels": dict(spec.labels)},
+        "metadata": {
+            "name": scale_set.name,
+            "namespace": runners.namespace,
+            "labels": dict(spec.labels),
+        },
         "spec": {
             "githubConfigUrl": values["githubConfigUrl"],
             "githubConfigSecret": values["githubConfigSecret"],
@@ -147,9 +167,14 @@ class RunnersArgs:
 
     @classmethod
     def from_spec(
-        cls, spec: EnvironmentSpec, image: pulumi.Input[str] | None = None, role_arn: pulumi.Input[str] | None = None
+        cls,
+        spec: EnvironmentSpec,
+        image: pulumi.Input[str] | None = None,
+        role_arn: pulumi.Input[str] | None = None,
     ) -> RunnersArgs:
-        return cls(spec=spec, image=image if image is not None else _runners(spec).image, role_arn=role_arn)
+        return cls(
+            spec=spec, image=image if image is not None else _runners(spec).image, role_arn=role_arn
+        )
 
 
 class Runners(pulumi.ComponentResource):
@@ -157,7 +182,9 @@ class Runners(pulumi.ComponentResource):
 
     scale_sets: list[str]
 
-    def __init__(self, name: str, args: RunnersArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: RunnersArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsenv:runners:Runners", name, None, opts)
         spec = args.spec
         runners = _runners(spec)
@@ -174,7 +201,9 @@ class Runners(pulumi.ComponentResource):
             {
                 "apiVersion": "v1",
                 "kind": "ServiceAccount",
-                "metadata": role_arn.apply(lambda arn: runners_core_manifests(spec, arn or None)[-1]["metadata"]),
+                "metadata": role_arn.apply(
+                    lambda arn: runners_core_manifests(spec, arn or None)[-1]["metadata"]
+                ),
             },
             in_ns,
         )

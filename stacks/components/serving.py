@@ -50,7 +50,9 @@ def kserve_values() -> dict[str, Any]:
             "controller": {
                 "deploymentMode": "RawDeployment",
                 "securityContext": restricted_pod_context(),
-                "containerSecurityContext": restricted_container_context(run_as_user=NOBODY, read_only_root=True),
+                "containerSecurityContext": restricted_container_context(
+                    run_as_user=NOBODY, read_only_root=True
+                ),
             }
         }
     }
@@ -58,7 +60,11 @@ def kserve_values() -> dict[str, Any]:
 
 def service_account_manifest(spec: EnvironmentSpec, role_arn: str | None) -> dict[str, Any]:
     serving = _serving(spec)
-    metadata: dict[str, Any] = {"name": serving.service_account, "namespace": serving.namespace, "labels": dict(spec.labels)}
+    metadata: dict[str, Any] = {
+        "name": serving.service_account,
+        "namespace": serving.namespace,
+        "labels": dict(spec.labels),
+    }
     if role_arn:
         metadata["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
@@ -109,7 +115,9 @@ class ServingArgs:
     role_arn: pulumi.Input[str] | None = None
 
     @classmethod
-    def from_spec(cls, spec: EnvironmentSpec, role_arn: pulumi.Input[str] | None = None) -> ServingArgs:
+    def from_spec(
+        cls, spec: EnvironmentSpec, role_arn: pulumi.Input[str] | None = None
+    ) -> ServingArgs:
         _serving(spec)
         return cls(spec=spec, role_arn=role_arn)
 
@@ -119,7 +127,9 @@ class Serving(pulumi.ComponentResource):
 
     endpoints: pulumi.Output[dict[str, str]]
 
-    def __init__(self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsenv:serving:Serving", name, None, opts)
         spec = args.spec
         serving = _serving(spec)
@@ -158,7 +168,13 @@ class Serving(pulumi.ComponentResource):
         role_arn = pulumi.Output.from_input(args.role_arn if args.role_arn is not None else "")
         sa = manifest_resource(
             f"{name}-sa",
-            {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": role_arn.apply(lambda arn: service_account_manifest(spec, arn or None)["metadata"])},
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": role_arn.apply(
+                    lambda arn: service_account_manifest(spec, arn or None)["metadata"]
+                ),
+            },
             child,
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=[kserve, sa])
@@ -172,5 +188,7 @@ class Serving(pulumi.ComponentResource):
                 spec=isvc["spec"],
                 opts=after,
             )
-        self.endpoints = pulumi.Output.from_input({m.name: endpoint(spec, m) for m in serving.models})
+        self.endpoints = pulumi.Output.from_input(
+            {m.name: endpoint(spec, m) for m in serving.models}
+        )
         self.register_outputs({"endpoints": self.endpoints})

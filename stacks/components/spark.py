@@ -27,14 +27,18 @@ HEAP_FRACTION = 0.8
 
 
 def _spark(spec: EnvironmentSpec) -> SparkSpec:
-    assert spec.spark is not None and spec.spark.engine == "operator", "the Spark operator is not enabled"
+    assert spec.spark is not None and spec.spark.engine == "operator", (
+        "the Spark operator is not enabled"
+    )
     return spec.spark
 
 
 def operator_values(spec: EnvironmentSpec) -> dict[str, Any]:
     spark = _spark(spec)
     pod = restricted_pod_context(run_as_user=SPARK_UID, run_as_group=SPARK_UID, fs_group=SPARK_UID)
-    container = restricted_container_context(run_as_user=SPARK_UID, run_as_group=SPARK_UID, read_only_root=True)
+    container = restricted_container_context(
+        run_as_user=SPARK_UID, run_as_group=SPARK_UID, read_only_root=True
+    )
     return {
         "spark": {
             "jobNamespaces": [spark.namespace],
@@ -49,7 +53,11 @@ def operator_values(spec: EnvironmentSpec) -> dict[str, Any]:
 
 def service_account_manifest(spec: EnvironmentSpec, role_arn: str | None) -> dict[str, Any]:
     spark = _spark(spec)
-    metadata: dict[str, Any] = {"name": spark.service_account, "namespace": spark.namespace, "labels": dict(spec.labels)}
+    metadata: dict[str, Any] = {
+        "name": spark.service_account,
+        "namespace": spark.namespace,
+        "labels": dict(spec.labels),
+    }
     if role_arn:
         metadata["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
@@ -78,8 +86,18 @@ def rbac_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
             "apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "RoleBinding",
             "metadata": meta,
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "spark-driver"},
-            "subjects": [{"kind": "ServiceAccount", "name": spark.service_account, "namespace": spark.namespace}],
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": "spark-driver",
+            },
+            "subjects": [
+                {
+                    "kind": "ServiceAccount",
+                    "name": spark.service_account,
+                    "namespace": spark.namespace,
+                }
+            ],
         },
     ]
 
@@ -92,7 +110,9 @@ def _pod(pool: NodePoolSpec, spec: EnvironmentSpec) -> dict[str, Any]:
         "memory": f"{math.floor(pool.memory_bytes * HEAP_FRACTION / 2**20)}m",
         "nodeSelector": pool.node_selector,
         "labels": dict(spec.labels),
-        "podSecurityContext": restricted_pod_context(run_as_user=uid, run_as_group=gid, fs_group=gid),
+        "podSecurityContext": restricted_pod_context(
+            run_as_user=uid, run_as_group=gid, fs_group=gid
+        ),
         "securityContext": restricted_container_context(run_as_user=uid, run_as_group=gid),
     }
     if pool.tolerations:
@@ -111,7 +131,11 @@ def spark_application(spec: EnvironmentSpec, image: str) -> dict[str, Any]:
     return {
         "apiVersion": "sparkoperator.k8s.io/v1beta2",
         "kind": "SparkApplication",
-        "metadata": {"name": f"{spec.team}-spark-job", "namespace": spark.namespace, "labels": dict(spec.labels)},
+        "metadata": {
+            "name": f"{spec.team}-spark-job",
+            "namespace": spark.namespace,
+            "labels": dict(spec.labels),
+        },
         "spec": {
             "type": "Python",
             "pythonVersion": "3",
@@ -139,7 +163,11 @@ def template_configmap(spec: EnvironmentSpec, image: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
-        "metadata": {"name": TEMPLATE_CONFIGMAP, "namespace": spark.namespace, "labels": dict(spec.labels)},
+        "metadata": {
+            "name": TEMPLATE_CONFIGMAP,
+            "namespace": spark.namespace,
+            "labels": dict(spec.labels),
+        },
         "data": {TEMPLATE_KEY: yaml.safe_dump(spark_application(spec, image), sort_keys=False)},
     }
 
@@ -152,9 +180,14 @@ class SparkOperatorArgs:
 
     @classmethod
     def from_spec(
-        cls, spec: EnvironmentSpec, image: pulumi.Input[str] | None = None, role_arn: pulumi.Input[str] | None = None
+        cls,
+        spec: EnvironmentSpec,
+        image: pulumi.Input[str] | None = None,
+        role_arn: pulumi.Input[str] | None = None,
     ) -> SparkOperatorArgs:
-        return cls(spec=spec, image=image if image is not None else _spark(spec).image, role_arn=role_arn)
+        return cls(
+            spec=spec, image=image if image is not None else _spark(spec).image, role_arn=role_arn
+        )
 
 
 class SparkOperator(pulumi.ComponentResource):
@@ -163,7 +196,9 @@ class SparkOperator(pulumi.ComponentResource):
     service_account: pulumi.Output[str]
     operator_namespace: pulumi.Output[str]
 
-    def __init__(self, name: str, args: SparkOperatorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: SparkOperatorArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsenv:spark:SparkOperator", name, None, opts)
         spec = args.spec
         spark = _spark(spec)
@@ -188,18 +223,29 @@ class SparkOperator(pulumi.ComponentResource):
             {
                 "apiVersion": "v1",
                 "kind": "ServiceAccount",
-                "metadata": role_arn.apply(lambda arn: service_account_manifest(spec, arn or None)["metadata"]),
+                "metadata": role_arn.apply(
+                    lambda arn: service_account_manifest(spec, arn or None)["metadata"]
+                ),
             },
             child,
         )
         for manifest in rbac_manifests(spec):
             manifest_resource(f"{name}-{manifest['kind'].lower()}", manifest, child)
-        configmap = pulumi.Output.from_input(args.image).apply(lambda image: template_configmap(spec, image))
+        configmap = pulumi.Output.from_input(args.image).apply(
+            lambda image: template_configmap(spec, image)
+        )
         manifest_resource(
             f"{name}-template",
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": configmap.apply(lambda m: m["metadata"]), "data": configmap.apply(lambda m: m["data"])},
+            {
+                "apiVersion": "v1",
+                "kind": "ConfigMap",
+                "metadata": configmap.apply(lambda m: m["metadata"]),
+                "data": configmap.apply(lambda m: m["data"]),
+            },
             child,
         )
         self.service_account = sa.urn.apply(lambda _: spark.service_account)
         self.operator_namespace = pulumi.Output.from_input(spark.operator_namespace)
-        self.register_outputs({"service_account": self.service_account, "operator_namespace": self.operator_namespace})
+        self.register_outputs(
+            {"service_account": self.service_account, "operator_namespace": self.operator_namespace}
+        )

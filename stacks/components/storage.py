@@ -48,15 +48,22 @@ def ecr_lifecycle_policy() -> str:
                 {
                     "rulePriority": 1,
                     "description": "expire untagged images",
-                    "selection": {"tagStatus": "untagged", "countType": "sinceImagePushed",
-                                  "countUnit": "days", "countNumber": UNTAGGED_IMAGE_DAYS},
+                    "selection": {
+                        "tagStatus": "untagged",
+                        "countType": "sinceImagePushed",
+                        "countUnit": "days",
+                        "countNumber": UNTAGGED_IMAGE_DAYS,
+                    },
                     "action": {"type": "expire"},
                 },
                 {
                     "rulePriority": 2,
                     "description": "keep the most recent images",
-                    "selection": {"tagStatus": "any", "countType": "imageCountMoreThan",
-                                  "countNumber": KEEP_TAGGED_IMAGES},
+                    "selection": {
+                        "tagStatus": "any",
+                        "countType": "imageCountMoreThan",
+                        "countNumber": KEEP_TAGGED_IMAGES,
+                    },
                     "action": {"type": "expire"},
                 },
             ]
@@ -82,7 +89,9 @@ class Storage(pulumi.ComponentResource):
     repository_url: pulumi.Output[str]
     repository_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsenv:storage:Storage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.bucket_names = {}
@@ -96,13 +105,20 @@ class Storage(pulumi.ComponentResource):
             args.repository.replace("/", "-"),
             name=args.repository,
             image_tag_mutability="IMMUTABLE",
-            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(scan_on_push=True),
-            encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")],
+            image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
+                scan_on_push=True
+            ),
+            encryption_configurations=[
+                aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type="KMS")
+            ],
             force_delete=False,
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
         aws.ecr.LifecyclePolicy(
-            args.repository.replace("/", "-"), repository=repo.name, policy=ecr_lifecycle_policy(), opts=child
+            args.repository.replace("/", "-"),
+            repository=repo.name,
+            policy=ecr_lifecycle_policy(),
+            opts=child,
         )
         self.repository_url = repo.repository_url
         self.repository_arn = repo.arn
@@ -153,7 +169,9 @@ class Storage(pulumi.ComponentResource):
         versioning = aws.s3.BucketVersioning(
             name,
             bucket=bucket.id,
-            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
+                status="Enabled"
+            ),
             opts=child,
         )
         aws.s3.BucketLifecycleConfiguration(

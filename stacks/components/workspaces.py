@@ -28,7 +28,7 @@ USER_SERVICE_ACCOUNT = "jupyter-user"
 HUB_UID = 1000  # the k8s-hub image's user
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 
-PROFILE_FILTER = '''\
+PROFILE_FILTER = """\
 # dsenv: offer each profile only to the groups allowed its tier (see custom.dsenv).
 from z2jh import get_config
 
@@ -47,11 +47,11 @@ def _dsenv_profile_list(spawner):
 
 
 c.KubeSpawner.profile_list = _dsenv_profile_list
-'''
+"""
 
 
 def split_image(image: str) -> tuple[str, str]:
-    """"registry:5000/repo:tag" -> ("registry:5000/repo", "tag"); no tag -> "latest"."""
+    """ "registry:5000/repo:tag" -> ("registry:5000/repo", "tag"); no tag -> "latest"."""
     name, sep, tag = image.rpartition(":")
     if not sep or "/" in tag:
         return image, "latest"
@@ -88,7 +88,9 @@ def profile_entry(profile: HubProfile, spec: EnvironmentSpec) -> dict[str, Any]:
     return entry
 
 
-def hub_values(spec: EnvironmentSpec, *, image: str, service_account: str = USER_SERVICE_ACCOUNT) -> dict[str, Any]:
+def hub_values(
+    spec: EnvironmentSpec, *, image: str, service_account: str = USER_SERVICE_ACCOUNT
+) -> dict[str, Any]:
     """The Zero to JupyterHub values for the team (merged by Helm over the chart defaults)."""
     ws = spec.workspaces
     assert ws is not None, "workspaces are not enabled for this team"
@@ -142,7 +144,9 @@ def hub_values(spec: EnvironmentSpec, *, image: str, service_account: str = USER
             },
             "extraConfig": {"dsenv-profile-access": PROFILE_FILTER},
             "podSecurityContext": restricted_pod_context(fs_group=HUB_UID),
-            "containerSecurityContext": restricted_container_context(run_as_user=HUB_UID, run_as_group=HUB_UID),
+            "containerSecurityContext": restricted_container_context(
+                run_as_user=HUB_UID, run_as_group=HUB_UID
+            ),
         },
         "proxy": {
             "service": {"type": "ClusterIP"},
@@ -187,10 +191,17 @@ class WorkspacesArgs:
 
     @classmethod
     def from_spec(
-        cls, spec: EnvironmentSpec, image: pulumi.Input[str] | None = None, role_arn: pulumi.Input[str] | None = None
+        cls,
+        spec: EnvironmentSpec,
+        image: pulumi.Input[str] | None = None,
+        role_arn: pulumi.Input[str] | None = None,
     ) -> WorkspacesArgs:
         assert spec.workspaces is not None
-        return cls(spec=spec, image=image if image is not None else spec.workspaces.image, role_arn=role_arn)
+        return cls(
+            spec=spec,
+            image=image if image is not None else spec.workspaces.image,
+            role_arn=role_arn,
+        )
 
 
 class Workspaces(pulumi.ComponentResource):
@@ -199,13 +210,19 @@ class Workspaces(pulumi.ComponentResource):
     hub_url: pulumi.Output[str]
     release_name: pulumi.Output[str]
 
-    def __init__(self, name: str, args: WorkspacesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(
+        self, name: str, args: WorkspacesArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
         super().__init__("dsenv:workspaces:Workspaces", name, None, opts)
         spec = args.spec
         ws: WorkspacesSpec | None = spec.workspaces
         assert ws is not None
         child = pulumi.ResourceOptions(parent=self)
-        role_arn = pulumi.Output.from_input(args.role_arn) if args.role_arn is not None else pulumi.Output.from_input("")
+        role_arn = (
+            pulumi.Output.from_input(args.role_arn)
+            if args.role_arn is not None
+            else pulumi.Output.from_input("")
+        )
         sa_manifest = role_arn.apply(lambda arn: user_service_account(spec, arn or None))
         sa = manifest_resource(
             f"{name}-user-sa",
@@ -216,7 +233,9 @@ class Workspaces(pulumi.ComponentResource):
             },
             child,
         )
-        values = pulumi.Output.from_input(args.image).apply(lambda image: hub_values(spec, image=image))
+        values = pulumi.Output.from_input(args.image).apply(
+            lambda image: hub_values(spec, image=image)
+        )
         release = helm_release(
             name,
             ws.chart,
@@ -228,5 +247,7 @@ class Workspaces(pulumi.ComponentResource):
         self.release_name = release.urn.apply(lambda _: ws.release)
         # the proxy-public Service is ClusterIP: users come in through the team's ingress or
         # a port-forward; the in-cluster address is the stable one to publish
-        self.hub_url = pulumi.Output.from_input(f"http://proxy-public.{ws.namespace}.svc.cluster.local")
+        self.hub_url = pulumi.Output.from_input(
+            f"http://proxy-public.{ws.namespace}.svc.cluster.local"
+        )
         self.register_outputs({"hub_url": self.hub_url, "release_name": self.release_name})

@@ -26,15 +26,26 @@ def team_resources(stack: str) -> list[dict[str, Any]]:
     kafka = urn(stack, "dsenv:kafka:Kafka", "team")
     return [
         {"urn": base, "type": "dsenv:base:Base", "custom": False, "inputs": {}},
-        {"urn": urn(stack, "aws:s3/bucketV2:BucketV2", "data", ("dsenv:base:Base",)),
-         "type": "aws:s3/bucketV2:BucketV2", "parent": base, "protect": True,
-         "inputs": {"tags": {"dsenv:team": "team", "owner": "platform"}},
-         "outputs": {"arn": f"arn:aws:s3:::{stack}-data"}},
+        {
+            "urn": urn(stack, "aws:s3/bucketV2:BucketV2", "data", ("dsenv:base:Base",)),
+            "type": "aws:s3/bucketV2:BucketV2",
+            "parent": base,
+            "protect": True,
+            "inputs": {"tags": {"dsenv:team": "team", "owner": "platform"}},
+            "outputs": {"arn": f"arn:aws:s3:::{stack}-data"},
+        },
         {"urn": kafka, "type": "dsenv:kafka:Kafka", "custom": False, "inputs": {}},
-        {"urn": urn(stack, "kubernetes:kafka.strimzi.io/v1beta2:KafkaTopic", "transactions",
-                    ("dsenv:kafka:Kafka",)),
-         "type": "kubernetes:kafka.strimzi.io/v1beta2:KafkaTopic", "parent": kafka,
-         "inputs": {"spec": {"partitions": 12}}},
+        {
+            "urn": urn(
+                stack,
+                "kubernetes:kafka.strimzi.io/v1beta2:KafkaTopic",
+                "transactions",
+                ("dsenv:kafka:Kafka",),
+            ),
+            "type": "kubernetes:kafka.strimzi.io/v1beta2:KafkaTopic",
+            "parent": kafka,
+            "inputs": {"spec": {"partitions": 12}},
+        },
     ]
 
 
@@ -56,8 +67,16 @@ class Standin:
         folder = self.backend / ".pulumi" / "locks" / "organization" / PROJECT / stack
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "held.json"
-        path.write_text(json.dumps({"pid": pid, "username": holder, "hostname": "runner-7",
-                                    "timestamp": "2025-06-01T02:00:00Z"}))
+        path.write_text(
+            json.dumps(
+                {
+                    "pid": pid,
+                    "username": holder,
+                    "hostname": "runner-7",
+                    "timestamp": "2025-06-01T02:00:00Z",
+                }
+            )
+        )
         return path
 
 

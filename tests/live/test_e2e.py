@@ -25,19 +25,31 @@ def _kube_context() -> str | None:
     kubectl = shutil.which("kubectl")
     if not kubectl:
         return None
-    run = subprocess.run([kubectl, "config", "current-context"], capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        [kubectl, "config", "current-context"], capture_output=True, text=True, check=False
+    )
     return run.stdout.strip() or None
 
 
 @pytest.mark.slow
 @pytest.mark.skipif(_real_pulumi() is None, reason="needs a real `pulumi` CLI on PATH (none here)")
-@pytest.mark.skipif(_kube_context() is None, reason="needs kubectl and a current kube context (none here)")
+@pytest.mark.skipif(
+    _kube_context() is None, reason="needs kubectl and a current kube context (none here)"
+)
 def test_up_outputs_destroy_on_a_real_cluster(tmp_path: Path) -> None:
-    env = {**os.environ, "DSENV_HOME": str(tmp_path), "DSENV_BACKEND": f"file://{tmp_path / 'state'}",
-           "PULUMI_CONFIG_PASSPHRASE": "e2e"}
+    env = {
+        **os.environ,
+        "DSENV_HOME": str(tmp_path),
+        "DSENV_BACKEND": f"file://{tmp_path / 'state'}",
+        "PULUMI_CONFIG_PASSPHRASE": "e2e",
+    }
     (tmp_path / "state").mkdir()
     profile = str(ROOT / "profiles" / "sandbox.yaml")
-    for args in (["up", profile, "--yes"], ["outputs", profile],
-                 ["drift", profile, "--kind", "pending"], ["destroy", profile, "--yes"]):
+    for args in (
+        ["up", profile, "--yes"],
+        ["outputs", profile],
+        ["drift", profile, "--kind", "pending"],
+        ["destroy", profile, "--yes"],
+    ):
         run = subprocess.run(["dsenv", *args], env=env, capture_output=True, text=True, check=False)
         assert run.returncode == 0, run.stderr

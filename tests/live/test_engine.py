@@ -32,7 +32,9 @@ def test_cli_found_on_path_and_version_checked(standin: Standin) -> None:
     assert cmd.version >= MIN_VERSION
 
 
-def test_too_old_cli_is_refused_with_exit_3(standin: Standin, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_too_old_cli_is_refused_with_exit_3(
+    standin: Standin, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("DSENV_STANDIN_VERSION", "3.100.0")
     with pytest.raises(OperationalError) as err:
         find_pulumi()
@@ -80,7 +82,9 @@ def test_changed_inputs_show_their_property_paths(engine: Any, standin: Standin)
     desired[3]["inputs"] = {"spec": {"partitions": 24}}
     standin.scenario(STACK, desired=desired)
     changes = stack.preview(Recorder(), expect_no_changes=True).changes
-    assert [(c.op, c.name, c.paths) for c in changes] == [("update", "transactions", ("spec.partitions",))]
+    assert [(c.op, c.name, c.paths) for c in changes] == [
+        ("update", "transactions", ("spec.partitions",))
+    ]
 
 
 def test_held_lock_exits_3_naming_the_holder(engine: Any, standin: Standin) -> None:
@@ -114,15 +118,21 @@ def test_pending_operations_are_detected_and_explained(engine: Any, standin: Sta
 
 
 def test_transient_failures_are_retried_then_succeed(engine: Any, standin: Standin) -> None:
-    standin.scenario(STACK, desired=team_resources(STACK),
-                     fail={"op": "up", "times": 2, "stderr": "error: 503 Service Unavailable"})
+    standin.scenario(
+        STACK,
+        desired=team_resources(STACK),
+        fail={"op": "up", "times": 2, "stderr": "error: 503 Service Unavailable"},
+    )
     result = engine.open(STACK, noop).up(Recorder())
     assert result.attempts == 3
 
 
 def test_non_transient_failure_is_not_retried(engine: Any, standin: Standin) -> None:
-    standin.scenario(STACK, desired=team_resources(STACK),
-                     fail={"op": "up", "times": 1, "stderr": "error: AccessDenied: not allowed"})
+    standin.scenario(
+        STACK,
+        desired=team_resources(STACK),
+        fail={"op": "up", "times": 1, "stderr": "error: AccessDenied: not allowed"},
+    )
     with pytest.raises(OperationalError, match="AccessDenied"):
         engine.open(STACK, noop).up(Recorder())
     counter = standin.backend / f".standin-failures-{STACK}-up"

@@ -35,13 +35,29 @@ def edited(tmp_path: Path, name: str, *replacements: tuple[str, str]) -> Path:
     return path
 
 
-def res(type_: str, name: str, inputs: dict[str, Any] | None = None, *, deps: tuple[str, ...] = (),
-        parent: str | None = None, capability: str = "base", custom: bool = True) -> Resource:
+def res(
+    type_: str,
+    name: str,
+    inputs: dict[str, Any] | None = None,
+    *,
+    deps: tuple[str, ...] = (),
+    parent: str | None = None,
+    capability: str = "base",
+    custom: bool = True,
+) -> Resource:
     return Resource(
-        urn=f"urn:pulumi:t::dsenv::{type_}::{name}", type=type_, name=name, custom=custom, parent=parent,
-        dependencies=deps, inputs=inputs or {}, capability=capability,
+        urn=f"urn:pulumi:t::dsenv::{type_}::{name}",
+        type=type_,
+        name=name,
+        custom=custom,
+        parent=parent,
+        dependencies=deps,
+        inputs=inputs or {},
+        capability=capability,
     )
 
 
 def graph(*resources: Resource) -> ResourceGraph:
-    return ResourceGraph(stack="t", project="dsenv", resources=sorted(resources, key=lambda r: r.urn))
+    return ResourceGraph(
+        stack="t", project="dsenv", resources=sorted(resources, key=lambda r: r.urn)
+    )

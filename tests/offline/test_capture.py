@@ -18,7 +18,9 @@ class _Thing(pulumi.ComponentResource):
             "creds",
             metadata={"namespace": "team", "name": "creds"},
             string_data={"password": pulumi.Output.secret("hunter2")},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ns], protect=True, delete_before_replace=True),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[ns], protect=True, delete_before_replace=True
+            ),
         )
         pulumi.export("namespace", ns.metadata.apply(lambda m: m["name"]))
         pulumi.export("password", pulumi.Output.secret("hunter2"))
@@ -39,7 +41,10 @@ def test_capture_records_types_parents_dependencies_and_options() -> None:
 def test_urns_follow_the_engine_rule_for_nested_types() -> None:
     graph = capture(lambda: _Thing("t"), stack="dev")
     assert graph.named("t").urn == "urn:pulumi:dev::dsenv::dsenv:kafka:Thing::t"
-    assert graph.named("ns").urn == "urn:pulumi:dev::dsenv::dsenv:kafka:Thing$kubernetes:core/v1:Namespace::ns"
+    assert (
+        graph.named("ns").urn
+        == "urn:pulumi:dev::dsenv::dsenv:kafka:Thing$kubernetes:core/v1:Namespace::ns"
+    )
 
 
 def test_secret_values_never_reach_the_graph() -> None:

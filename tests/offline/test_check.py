@@ -31,45 +31,149 @@ def good() -> dict[str, Resource]:
     """One compliant resource (or companion) for every rule."""
     b = res(BUCKET, "data", {"bucketPrefix": "acme-fraud-data-"}, capability="storage")
     deps = (b.urn,)
-    pod = {"securityContext": restricted_pod_context(run_as_user=1000),
-           "containers": [{"name": "app", "image": "app:1", "securityContext": restricted_container_context()}]}
+    pod = {
+        "securityContext": restricted_pod_context(run_as_user=1000),
+        "containers": [
+            {"name": "app", "image": "app:1", "securityContext": restricted_container_context()}
+        ],
+    }
     return {
         "bucket": b,
-        "pab": res("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "data-pab",
-                   {"bucket": "acme-fraud-data-1", "blockPublicAcls": True, "blockPublicPolicy": True,
-                    "ignorePublicAcls": True, "restrictPublicBuckets": True}, deps=deps),
-        "sse": res("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "data-sse",
-                   {"bucket": "acme-fraud-data-1", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]}, deps=deps),
-        "versioning": res("aws:s3/bucketVersioning:BucketVersioning", "data-versioning",
-                          {"bucket": "acme-fraud-data-1", "versioningConfiguration": {"status": "Enabled"}}, deps=deps),
-        "policy": res("aws:s3/bucketPolicy:BucketPolicy", "data-policy", {"bucket": "acme-fraud-data-1", "policy": _doc(
-            {"Sid": "TlsOnly", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-             "Resource": ["arn:aws:s3:::acme-fraud-data-1", "arn:aws:s3:::acme-fraud-data-1/*"],
-             "Condition": {"Bool": {"aws:SecureTransport": "false"}}})}, deps=deps),
-        "eks": res("aws:eks/cluster:Cluster", "cluster", {
-            "vpcConfig": {"endpointPrivateAccess": True, "endpointPublicAccess": False, "subnetIds": ["subnet-1", "subnet-2"]},
-            "encryptionConfig": {"resources": ["secrets"], "provider": {"keyArn": "arn:aws:kms:eu-west-1:123456789012:key/k"}},
-            "enabledClusterLogTypes": ["api", "audit", "authenticator"]}),
-        "ecr": res("aws:ecr/repository:Repository", "registry", {
-            "name": "acme/fraud-workspace", "imageScanningConfiguration": {"scanOnPush": True}, "imageTagMutability": "IMMUTABLE"}),
-        "irsa": res("aws:iam/role:Role", "spark-irsa", {"assumeRolePolicy": _doc(
-            {"Effect": "Allow", "Principal": {"Federated": ARN}, "Action": "sts:AssumeRoleWithWebIdentity",
-             "Condition": {"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:fraud:spark",
-                                            f"{ISSUER}:aud": "sts.amazonaws.com"}}})}),
-        "role-policy": res("aws:iam/rolePolicy:RolePolicy", "spark-irsa", {"policy": _doc(
-            {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject"], "Resource": "arn:aws:s3:::acme-fraud-data-1/*"})}),
-        "deployment": res("kubernetes:apps/v1:Deployment", "app", {
-            "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "app", "namespace": "fraud"},
-            "spec": {"selector": {"matchLabels": {"app": "a"}},
-                     "template": {"metadata": {"labels": {"app": "a"}}, "spec": pod}}}),
-        "release": res("kubernetes:helm.sh/v3:Release", "kafka", {
-            "chart": "strimzi-kafka-operator", "values": {"podSecurityContext": restricted_pod_context(),
-                                                          "securityContext": restricted_container_context()}}),
+        "pab": res(
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            "data-pab",
+            {
+                "bucket": "acme-fraud-data-1",
+                "blockPublicAcls": True,
+                "blockPublicPolicy": True,
+                "ignorePublicAcls": True,
+                "restrictPublicBuckets": True,
+            },
+            deps=deps,
+        ),
+        "sse": res(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            "data-sse",
+            {
+                "bucket": "acme-fraud-data-1",
+                "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}],
+            },
+            deps=deps,
+        ),
+        "versioning": res(
+            "aws:s3/bucketVersioning:BucketVersioning",
+            "data-versioning",
+            {"bucket": "acme-fraud-data-1", "versioningConfiguration": {"status": "Enabled"}},
+            deps=deps,
+        ),
+        "policy": res(
+            "aws:s3/bucketPolicy:BucketPolicy",
+            "data-policy",
+            {
+                "bucket": "acme-fraud-data-1",
+                "policy": _doc(
+                    {
+                        "Sid": "TlsOnly",
+                        "Effect": "Deny",
+                        "Principal": "*",
+                        "Action": "s3:*",
+                        "Resource": [
+                            "arn:aws:s3:::acme-fraud-data-1",
+                            "arn:aws:s3:::acme-fraud-data-1/*",
+                        ],
+                        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                    }
+                ),
+            },
+            deps=deps,
+        ),
+        "eks": res(
+            "aws:eks/cluster:Cluster",
+            "cluster",
+            {
+                "vpcConfig": {
+                    "endpointPrivateAccess": True,
+                    "endpointPublicAccess": False,
+                    "subnetIds": ["subnet-1", "subnet-2"],
+                },
+                "encryptionConfig": {
+                    "resources": ["secrets"],
+                    "provider": {"keyArn": "arn:aws:kms:eu-west-1:123456789012:key/k"},
+                },
+                "enabledClusterLogTypes": ["api", "audit", "authenticator"],
+            },
+        ),
+        "ecr": res(
+            "aws:ecr/repository:Repository",
+            "registry",
+            {
+                "name": "acme/fraud-workspace",
+                "imageScanningConfiguration": {"scanOnPush": True},
+                "imageTagMutability": "IMMUTABLE",
+            },
+        ),
+        "irsa": res(
+            "aws:iam/role:Role",
+            "spark-irsa",
+            {
+                "assumeRolePolicy": _doc(
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Federated": ARN},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {
+                            "StringEquals": {
+                                f"{ISSUER}:sub": "system:serviceaccount:fraud:spark",
+                                f"{ISSUER}:aud": "sts.amazonaws.com",
+                            }
+                        },
+                    }
+                )
+            },
+        ),
+        "role-policy": res(
+            "aws:iam/rolePolicy:RolePolicy",
+            "spark-irsa",
+            {
+                "policy": _doc(
+                    {
+                        "Effect": "Allow",
+                        "Action": ["s3:GetObject", "s3:PutObject"],
+                        "Resource": "arn:aws:s3:::acme-fraud-data-1/*",
+                    }
+                )
+            },
+        ),
+        "deployment": res(
+            "kubernetes:apps/v1:Deployment",
+            "app",
+            {
+                "apiVersion": "apps/v1",
+                "kind": "Deployment",
+                "metadata": {"name": "app", "namespace": "fraud"},
+                "spec": {
+                    "selector": {"matchLabels": {"app": "a"}},
+                    "template": {"metadata": {"labels": {"app": "a"}}, "spec": pod},
+                },
+            },
+        ),
+        "release": res(
+            "kubernetes:helm.sh/v3:Release",
+            "kafka",
+            {
+                "chart": "strimzi-kafka-operator",
+                "values": {
+                    "podSecurityContext": restricted_pod_context(),
+                    "securityContext": restricted_container_context(),
+                },
+            },
+        ),
     }
 
 
 def _set(key: str, path: str, value: Any) -> Callable[[dict[str, Resource]], None]:
     """A breakage: set inputs[path] of resource `key` (JSON documents edited in place)."""
+
     def apply(rs: dict[str, Resource]) -> None:
         inputs = copy.deepcopy(rs[key].inputs)
         parts = path.split(".")
@@ -78,14 +182,18 @@ def _set(key: str, path: str, value: Any) -> Callable[[dict[str, Resource]], Non
             target = target[int(p)] if isinstance(target, list) else target[p]
         target[parts[-1]] = value
         rs[key] = Resource(**{**rs[key].__dict__, "inputs": inputs})
+
     return apply
 
 
-def _edit_doc(key: str, field: str, edit: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Resource]], None]:
+def _edit_doc(
+    key: str, field: str, edit: Callable[[dict[str, Any]], None]
+) -> Callable[[dict[str, Resource]], None]:
     def apply(rs: dict[str, Resource]) -> None:
         doc = json.loads(rs[key].inputs[field])
         edit(doc["Statement"][0])
         _set(key, field, json.dumps(doc))(rs)
+
     return apply
 
 
@@ -95,20 +203,53 @@ def _drop(key: str) -> Callable[[dict[str, Resource]], None]:
 
 #: rule id -> (breakage, the path the finding must name)
 BROKEN: dict[str, tuple[Callable[[dict[str, Resource]], None], str]] = {
-    "pod-security-restricted": (_set("deployment", "spec.template.spec.containers.0.securityContext.allowPrivilegeEscalation", True), "spec"),
-    "s3-public-access-block": (_set("pab", "restrictPublicBuckets", False), "restrictPublicBuckets"),
+    "pod-security-restricted": (
+        _set(
+            "deployment",
+            "spec.template.spec.containers.0.securityContext.allowPrivilegeEscalation",
+            True,
+        ),
+        "spec",
+    ),
+    "s3-public-access-block": (
+        _set("pab", "restrictPublicBuckets", False),
+        "restrictPublicBuckets",
+    ),
     "s3-encryption": (_drop("sse"), "serverSideEncryptionConfiguration"),
-    "s3-versioning": (_set("versioning", "versioningConfiguration.status", "Suspended"), "versioning"),
+    "s3-versioning": (
+        _set("versioning", "versioningConfiguration.status", "Suspended"),
+        "versioning",
+    ),
     "s3-tls-only": (_edit_doc("policy", "policy", lambda s: s.update(Effect="Allow")), "policy"),
-    "eks-private-endpoint": (_set("eks", "vpcConfig.endpointPublicAccess", True), "vpcConfig.publicAccessCidrs"),
+    "eks-private-endpoint": (
+        _set("eks", "vpcConfig.endpointPublicAccess", True),
+        "vpcConfig.publicAccessCidrs",
+    ),
     "eks-secrets-encryption": (_set("eks", "encryptionConfig.resources", []), "encryptionConfig"),
     "eks-audit-logs": (_set("eks", "enabledClusterLogTypes", ["api"]), "enabledClusterLogTypes"),
-    "ecr-scan-on-push": (_set("ecr", "imageScanningConfiguration.scanOnPush", False), "imageScanningConfiguration.scanOnPush"),
+    "ecr-scan-on-push": (
+        _set("ecr", "imageScanningConfiguration.scanOnPush", False),
+        "imageScanningConfiguration.scanOnPush",
+    ),
     "ecr-immutable-tags": (_set("ecr", "imageTagMutability", "MUTABLE"), "imageTagMutability"),
-    "iam-no-wildcard-admin": (_edit_doc("role-policy", "policy", lambda s: s.update(Action="*", Resource="*")), "policy.Statement[0]"),
-    "iam-irsa-trust": (_edit_doc("irsa", "assumeRolePolicy", lambda s: s["Condition"]["StringEquals"].update(
-        {f"{ISSUER}:sub": "system:serviceaccount:fraud:*"})), "assumeRolePolicy.Statement[0].Condition.StringEquals"),
-    "iam-parliament": (_edit_doc("role-policy", "policy", lambda s: s.update(Action="s3:GetObjekt")), "policy"),
+    "iam-no-wildcard-admin": (
+        _edit_doc("role-policy", "policy", lambda s: s.update(Action="*", Resource="*")),
+        "policy.Statement[0]",
+    ),
+    "iam-irsa-trust": (
+        _edit_doc(
+            "irsa",
+            "assumeRolePolicy",
+            lambda s: s["Condition"]["StringEquals"].update(
+                {f"{ISSUER}:sub": "system:serviceaccount:fraud:*"}
+            ),
+        ),
+        "assumeRolePolicy.Statement[0].Condition.StringEquals",
+    ),
+    "iam-parliament": (
+        _edit_doc("role-policy", "policy", lambda s: s.update(Action="s3:GetObjekt")),
+        "policy",
+    ),
 }
 
 
@@ -138,7 +279,9 @@ def test_pod_security_reaches_into_chart_values() -> None:
     rs = good()
     _set("release", "values.securityContext", {})(rs)
     findings = run_rules(_graph(rs))
-    assert [(f.rule, f.name, f.path) for f in findings] == [("pod-security-restricted", "kafka", "values")] * len(findings)
+    assert [(f.rule, f.name, f.path) for f in findings] == [
+        ("pod-security-restricted", "kafka", "values")
+    ] * len(findings)
     assert findings
 
 
@@ -175,7 +318,10 @@ def _violations(g: ResourceGraph) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for policy in policies():
         messages: list[str] = []
-        policy.validate(StackValidationArgs(_policy_resources(g)), lambda m, urn=None, acc=messages: acc.append(m))  # type: ignore[misc]
+        policy.validate(
+            StackValidationArgs(_policy_resources(g)),
+            lambda m, urn=None, acc=messages: acc.append(m),
+        )  # type: ignore[misc]
         out[policy.name] = messages
     return out
 
@@ -198,8 +344,11 @@ def test_policy_pack_reports_the_same_rule_on_the_broken_copy(rule_id: str) -> N
 
 
 def test_core_objects_are_validated_strictly_for_the_cluster_version() -> None:
-    cm = res("kubernetes:core/v1:ConfigMap", "cm", {"apiVersion": "v1", "kind": "ConfigMap",
-                                                     "metadata": {"name": "c"}, "data": {"a": "b"}})
+    cm = res(
+        "kubernetes:core/v1:ConfigMap",
+        "cm",
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"a": "b"}},
+    )
     assert check_schemas(graph(cm), Schemas(), "1.33").findings == []
     typo = res("kubernetes:core/v1:ConfigMap", "cm", {**cm.inputs, "datta": {"a": "b"}})
     report = check_schemas(graph(typo), Schemas(), "1.33")
@@ -207,24 +356,49 @@ def test_core_objects_are_validated_strictly_for_the_cluster_version() -> None:
     assert "datta" in report.findings[0].message
 
 
-def test_custom_resources_are_checked_against_crds_in_kubectl_list_output(tmp_path: Path, upstream: Path) -> None:
+def test_custom_resources_are_checked_against_crds_in_kubectl_list_output(
+    tmp_path: Path, upstream: Path
+) -> None:
     crd = yaml.safe_load((upstream / "strimzi" / "043-Crd-kafkatopic.yaml").read_text())
-    (tmp_path / "crds.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [crd]}))
+    (tmp_path / "crds.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": [crd]})
+    )
     schemas = load_schemas(tmp_path)
-    topic = {"apiVersion": "kafka.strimzi.io/v1", "kind": "KafkaTopic", "metadata": {"name": "t", "labels": {"strimzi.io/cluster": "k"}},
-             "spec": {"partitions": 3, "replicas": 3}}
+    topic = {
+        "apiVersion": "kafka.strimzi.io/v1",
+        "kind": "KafkaTopic",
+        "metadata": {"name": "t", "labels": {"strimzi.io/cluster": "k"}},
+        "spec": {"partitions": 3, "replicas": 3},
+    }
     ok = res("kubernetes:kafka.strimzi.io/v1:KafkaTopic", "t", topic)
-    bad = res("kubernetes:kafka.strimzi.io/v1:KafkaTopic", "t2", {**topic, "spec": {"partitions": "three", "replikas": 3}})
+    bad = res(
+        "kubernetes:kafka.strimzi.io/v1:KafkaTopic",
+        "t2",
+        {**topic, "spec": {"partitions": "three", "replikas": 3}},
+    )
     report = check_schemas(graph(ok, bad), schemas, "1.33")
     assert report.validated["crd"] == 2
-    assert {(f.name, f.path) for f in report.findings} == {("t2", "spec"), ("t2", "spec.partitions")}
+    assert {(f.name, f.path) for f in report.findings} == {
+        ("t2", "spec"),
+        ("t2", "spec.partitions"),
+    }
 
 
-def test_chart_values_are_checked_against_the_values_schema_over_chart_defaults(upstream: Path) -> None:
+def test_chart_values_are_checked_against_the_values_schema_over_chart_defaults(
+    upstream: Path,
+) -> None:
     schemas = load_schemas(upstream / "zero-to-jupyterhub")
     assert "jupyterhub" in schemas.values
-    ok = res("kubernetes:helm.sh/v3:Release", "hub", {"chart": "jupyterhub", "values": {"singleuser": {"storage": {"capacity": "10Gi"}}}})
-    bad = res("kubernetes:helm.sh/v3:Release", "hub2", {"chart": "jupyterhub", "values": {"singleuser": {"storrage": {}}}})
+    ok = res(
+        "kubernetes:helm.sh/v3:Release",
+        "hub",
+        {"chart": "jupyterhub", "values": {"singleuser": {"storage": {"capacity": "10Gi"}}}},
+    )
+    bad = res(
+        "kubernetes:helm.sh/v3:Release",
+        "hub2",
+        {"chart": "jupyterhub", "values": {"singleuser": {"storrage": {}}}},
+    )
     report = check_schemas(graph(ok, bad), schemas, "1.33")
     assert [f.name for f in report.findings] == ["hub2"]
     assert report.findings[0].path.startswith("values.singleuser")
@@ -234,6 +408,8 @@ def test_chart_values_are_checked_against_the_values_schema_over_chart_defaults(
 def test_example_profiles_pass_every_schema_found_upstream(name: str, upstream: Path) -> None:
     env = example(name)
     assert env.spec is not None
-    report = check(env.graph, kubernetes_version=env.spec.kubernetes_version, schemas=load_schemas(upstream))
+    report = check(
+        env.graph, kubernetes_version=env.spec.kubernetes_version, schemas=load_schemas(upstream)
+    )
     assert [f for f in report.findings if f.rule.startswith("schema-")] == []
     assert report.validated["kubernetes-core"] > 0

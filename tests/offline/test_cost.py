@@ -16,10 +16,17 @@ from dsenv.offline.cost import estimate, gib, price_table
 runner = CliRunner()
 
 ROUND_PRICES = {
-    "region": "test-region-1", "date": "2000-01-01", "hours_per_month": 1000,
-    "instances": {"m7i.large": {"on_demand": 0.1, "spot": 0.05}, "r7i.4xlarge": {"on_demand": 1.0, "spot": 0.5},
-                  "g5.2xlarge": {"on_demand": 2.0, "spot": 1.0}},
-    "eks_cluster_hour": 0.1, "nat_gateway_hour": 0.05, "ebs_gp3_gib_month": 0.1,
+    "region": "test-region-1",
+    "date": "2000-01-01",
+    "hours_per_month": 1000,
+    "instances": {
+        "m7i.large": {"on_demand": 0.1, "spot": 0.05},
+        "r7i.4xlarge": {"on_demand": 1.0, "spot": 0.5},
+        "g5.2xlarge": {"on_demand": 2.0, "spot": 1.0},
+    },
+    "eks_cluster_hour": 0.1,
+    "nat_gateway_hour": 0.05,
+    "ebs_gp3_gib_month": 0.1,
     "s3": {"gib_month": 0.02, "assumed_gib_per_bucket": 100},
     "ecr": {"gib_month": 0.1, "assumed_gib_per_repository": 10},
     "kms_key_month": 1.0,
@@ -37,18 +44,18 @@ def test_fraud_cost_matches_the_hand_computation(prices_file: Path) -> None:
     env = example("fraud")
     report = estimate(env.graph, env.spec, price_table(prices_file))
     # fraud.yaml with 1000 h/month; every tier node has the default 100 GiB root volume:
-    eks = 0.1 * 1000                              # control plane                  = 100
-    nat = 2 * 0.05 * 1000                         # one NAT per public subnet (2)  = 100
-    small = 0.1 * 1000 + 100 * 0.1                # m7i.large on-demand, per node  = 110 (min 1, max 10)
-    large = 0.5 * 1000 + 100 * 0.1                # r7i.4xlarge spot, per node     = 510 (min 0, max 4)
-    gpu = 2.0 * 1000 + 100 * 0.1                  # g5.2xlarge on-demand, per node = 2010 (min 0, max 2)
-    kms = 1.0                                     # the cluster's secrets key
-    kafka = 3 * 100 * 0.1                         # 3 brokers x 100Gi gp3          = 30
-    ecr = 10 * 0.1                                # 10 GiB assumed                 = 1
-    s3 = 2 * 100 * 0.02                           # data + artifacts, 100 GiB each = 4
-    homes = 3 * 50 * 0.1                          # bob, alice, carol x 50Gi       = 15
+    eks = 0.1 * 1000  # control plane                  = 100
+    nat = 2 * 0.05 * 1000  # one NAT per public subnet (2)  = 100
+    small = 0.1 * 1000 + 100 * 0.1  # m7i.large on-demand, per node  = 110 (min 1, max 10)
+    large = 0.5 * 1000 + 100 * 0.1  # r7i.4xlarge spot, per node     = 510 (min 0, max 4)
+    gpu = 2.0 * 1000 + 100 * 0.1  # g5.2xlarge on-demand, per node = 2010 (min 0, max 2)
+    kms = 1.0  # the cluster's secrets key
+    kafka = 3 * 100 * 0.1  # 3 brokers x 100Gi gp3          = 30
+    ecr = 10 * 0.1  # 10 GiB assumed                 = 1
+    s3 = 2 * 100 * 0.02  # data + artifacts, 100 GiB each = 4
+    homes = 3 * 50 * 0.1  # bob, alice, carol x 50Gi       = 15
     always = eks + nat + kms + kafka + ecr + s3 + homes
-    assert report.idle == pytest.approx(always + 1 * small)                     # 361
+    assert report.idle == pytest.approx(always + 1 * small)  # 361
     assert report.peak == pytest.approx(always + 10 * small + 4 * large + 2 * gpu)  # 7411
     assert report.by_capability()["network"] == (pytest.approx(nat), pytest.approx(nat))
     assert report.budget == 4000 and report.org_cap == 20000
@@ -71,9 +78,14 @@ def test_cli_fail_over_budget_exits_1_on_the_chosen_basis(prices_file: Path) -> 
     over = runner.invoke(app, ["cost", profile, "--prices", str(prices_file), "--fail-over-budget"])
     assert over.exit_code == 1
     assert "exceeds the team budget" in over.output
-    idle = runner.invoke(app, ["cost", profile, "--prices", str(prices_file), "--fail-over-budget", "--basis", "idle"])
+    idle = runner.invoke(
+        app,
+        ["cost", profile, "--prices", str(prices_file), "--fail-over-budget", "--basis", "idle"],
+    )
     assert idle.exit_code == 0, idle.output
-    as_json = runner.invoke(app, ["cost", profile, "--prices", str(prices_file), "--format", "json"])
+    as_json = runner.invoke(
+        app, ["cost", profile, "--prices", str(prices_file), "--format", "json"]
+    )
     data = json.loads(as_json.stdout)
     assert data["prices"] == {"region": "test-region-1", "date": "2000-01-01"}
     assert data["monthly"] == {"idle": 361.0, "peak": 7411.0}

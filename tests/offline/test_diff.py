@@ -25,8 +25,16 @@ def test_changed_paths_name_nested_keys_list_indexes_and_json_documents() -> Non
 
 
 def test_a_tier_resize_changes_the_node_group_scaling_in_place(tmp_path: Path) -> None:
-    new = offline(edited(tmp_path, "fraud", ("instance_types: [m7i.large], min_nodes: 1, max_nodes: 10",
-                                             "instance_types: [m7i.large], min_nodes: 1, max_nodes: 14")))
+    new = offline(
+        edited(
+            tmp_path,
+            "fraud",
+            (
+                "instance_types: [m7i.large], min_nodes: 1, max_nodes: 10",
+                "instance_types: [m7i.large], min_nodes: 1, max_nodes: 14",
+            ),
+        )
+    )
     result = diff_graphs(example("fraud").graph, new.graph)
     assert not result.added and not result.removed
     groups = [c for c in result.changed if c.resource.type == "aws:eks/nodeGroup:NodeGroup"]
@@ -37,11 +45,14 @@ def test_a_tier_resize_changes_the_node_group_scaling_in_place(tmp_path: Path) -
 
 
 def test_a_removed_topic_is_one_removed_stateful_kafka_topic(tmp_path: Path) -> None:
-    new = offline(edited(
-        tmp_path, "fraud",
-        ("    - {name: fraud-scores, partitions: 6, retention: 30d}\n", ""),
-        ("topics: [transactions, fraud-scores]", "topics: [transactions]"),
-    ))
+    new = offline(
+        edited(
+            tmp_path,
+            "fraud",
+            ("    - {name: fraud-scores, partitions: 6, retention: 30d}\n", ""),
+            ("topics: [transactions, fraud-scores]", "topics: [transactions]"),
+        )
+    )
     result = diff_graphs(example("fraud").graph, new.graph)
     assert [(r.type, r.inputs["spec"]["topicName"]) for r in result.removed] == [
         ("kubernetes:kafka.strimzi.io/v1:KafkaTopic", "fraud-scores")
@@ -53,8 +64,16 @@ def test_a_removed_topic_is_one_removed_stateful_kafka_topic(tmp_path: Path) -> 
 
 
 def test_more_zones_replace_the_eks_cluster_through_its_subnets(tmp_path: Path) -> None:
-    new = offline(edited(tmp_path, "fraud", ("owners: [alice@acme.example]\n",
-                                             "owners: [alice@acme.example]\ntarget: {availability_zones: 3}\n")))
+    new = offline(
+        edited(
+            tmp_path,
+            "fraud",
+            (
+                "owners: [alice@acme.example]\n",
+                "owners: [alice@acme.example]\ntarget: {availability_zones: 3}\n",
+            ),
+        )
+    )
     result = diff_graphs(example("fraud").graph, new.graph)
     cluster = next(c for c in result.changed if c.resource.type == "aws:eks/cluster:Cluster")
     assert "vpcConfig.subnetIds" in cluster.replace_paths
@@ -65,18 +84,65 @@ def test_more_zones_replace_the_eks_cluster_through_its_subnets(tmp_path: Path) 
 
 def test_a_changed_replace_trigger_deep_in_a_list_is_matched_by_index() -> None:
     pool = "kubernetes:kafka.strimzi.io/v1:KafkaNodePool"
-    old = graph(res(pool, "p", {"spec": {"storage": {"type": "jbod", "volumes": [{"id": 0, "type": "persistent-claim", "size": "100Gi"}]}}}))
-    grown = graph(res(pool, "p", {"spec": {"storage": {"type": "jbod", "volumes": [{"id": 0, "type": "persistent-claim", "size": "200Gi"}]}}}))
-    ephemeral = graph(res(pool, "p", {"spec": {"storage": {"type": "jbod", "volumes": [{"id": 0, "type": "ephemeral", "size": "100Gi"}]}}}))
+    old = graph(
+        res(
+            pool,
+            "p",
+            {
+                "spec": {
+                    "storage": {
+                        "type": "jbod",
+                        "volumes": [{"id": 0, "type": "persistent-claim", "size": "100Gi"}],
+                    }
+                }
+            },
+        )
+    )
+    grown = graph(
+        res(
+            pool,
+            "p",
+            {
+                "spec": {
+                    "storage": {
+                        "type": "jbod",
+                        "volumes": [{"id": 0, "type": "persistent-claim", "size": "200Gi"}],
+                    }
+                }
+            },
+        )
+    )
+    ephemeral = graph(
+        res(
+            pool,
+            "p",
+            {
+                "spec": {
+                    "storage": {
+                        "type": "jbod",
+                        "volumes": [{"id": 0, "type": "ephemeral", "size": "100Gi"}],
+                    }
+                }
+            },
+        )
+    )
     assert not diff_graphs(old, grown).changed[0].replaces
     assert diff_graphs(old, ephemeral).changed[0].replace_paths == ("spec.storage.volumes[0].type",)
 
 
 def test_cli_fail_on_replace_exits_1_and_markdown_calls_the_replacement_out(tmp_path: Path) -> None:
     old = Path(__file__).resolve().parents[2] / "profiles" / "fraud.yaml"
-    new = edited(tmp_path, "fraud", ("owners: [alice@acme.example]\n",
-                                     "owners: [alice@acme.example]\ntarget: {availability_zones: 3}\n"))
-    result = runner.invoke(app, ["diff", str(old), str(new), "--format", "markdown", "--fail-on-replace"])
+    new = edited(
+        tmp_path,
+        "fraud",
+        (
+            "owners: [alice@acme.example]\n",
+            "owners: [alice@acme.example]\ntarget: {availability_zones: 3}\n",
+        ),
+    )
+    result = runner.invoke(
+        app, ["diff", str(old), str(new), "--format", "markdown", "--fail-on-replace"]
+    )
     assert result.exit_code == 1, result.output
     assert "replace stateful resources" in result.output
     assert "`vpcConfig.subnetIds`" in result.output
@@ -93,7 +159,17 @@ def test_against_a_git_ref_reads_the_profile_and_its_org_at_that_revision(tmp_pa
         subprocess.run(["git", *args], cwd=repo, check=True, capture_output=True)
 
     git("init", "-q")
-    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "empty")
+    git(
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@example.com",
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "empty",
+    )
     git("add", ".")
     git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "-m", "profiles")
     org = repo / "org" / "acme.yaml"

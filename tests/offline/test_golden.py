@@ -26,13 +26,19 @@ def test_plan_matches_the_golden_file(name: str) -> None:
     golden = GOLDEN / f"{name}.plan.json"
     if UPDATE:
         golden.write_text(text, encoding="utf-8")
-    assert golden.is_file(), f"no golden plan for {name}; run DSENV_UPDATE_GOLDEN=1 pytest {__file__}"
+    assert golden.is_file(), (
+        f"no golden plan for {name}; run DSENV_UPDATE_GOLDEN=1 pytest {__file__}"
+    )
     expected = json.loads(golden.read_text(encoding="utf-8"))
-    assert json.loads(text) == expected, f"plan of {name} changed; review and regenerate the golden file"
+    assert json.loads(text) == expected, (
+        f"plan of {name} changed; review and regenerate the golden file"
+    )
 
 
 @pytest.mark.slow
 def test_two_captures_of_a_profile_give_byte_identical_plans() -> None:
     first = offline(PROFILES / "fraud.yaml")
     second = offline(PROFILES / "fraud.yaml")
-    assert render_json(build_plan(first.graph, first.spec)) == render_json(build_plan(second.graph, second.spec))
+    assert render_json(build_plan(first.graph, first.spec)) == render_json(
+        build_plan(second.graph, second.spec)
+    )

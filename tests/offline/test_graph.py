@@ -20,7 +20,9 @@ _EDGE = re.compile(r"^  (n\d+) (-->|-\.->) (n\d+)$")
 _SUBGRAPH = re.compile(r'^  subgraph (c\d+)\["([^"]+)"\]$')
 
 
-def test_mermaid_is_a_flowchart_with_one_subgraph_per_capability_and_edges_between_declared_nodes() -> None:
+def test_mermaid_is_a_flowchart_with_one_subgraph_per_capability_and_edges_between_declared_nodes() -> (
+    None
+):
     g = example("fraud").graph
     lines = visual.mermaid(g).splitlines()
     assert lines[0] == "flowchart LR"
@@ -52,7 +54,9 @@ def test_mermaid_is_a_flowchart_with_one_subgraph_per_capability_and_edges_betwe
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 def test_dot_parses_with_graphviz_and_has_one_cluster_per_capability() -> None:
     g = example("fraud").graph
-    done = subprocess.run(["dot", "-Tcanon"], input=visual.dot(g), capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        ["dot", "-Tcanon"], input=visual.dot(g), capture_output=True, text=True, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("subgraph cluster_") == len({r.capability for r in g})
     svg = runner.invoke(app, ["graph", str(PROFILES / "sandbox.yaml"), "--format", "svg"])

@@ -37,22 +37,33 @@ def test_render_writes_objects_values_plan_graph_and_cost_inside_dir_only(tmp_pa
     releases = [r for r in graph if r.type.startswith("kubernetes:helm.sh/")]
     assert len([p for p in rel if p.startswith("kubernetes/")]) == len(objects)
     assert len([p for p in rel if p.startswith("helm/")]) == len(releases)
-    kafka = yaml.safe_load((out / object_path(graph.of_type("kubernetes:kafka.strimzi.io/v1:Kafka")[0])).read_text())
+    kafka = yaml.safe_load(
+        (out / object_path(graph.of_type("kubernetes:kafka.strimzi.io/v1:Kafka")[0])).read_text()
+    )
     assert kafka["kind"] == "Kafka" and kafka["apiVersion"] == "kafka.strimzi.io/v1"
     assert json.loads((out / "plan.json").read_text())["kind"] == "dsenv-plan"
 
 
 def test_dry_run_lists_the_files_and_writes_nothing(tmp_path: Path) -> None:
     out = tmp_path / "out"
-    result = runner.invoke(app, ["render", str(PROFILES / "sandbox.yaml"), "-o", str(out), "--dry-run"])
+    result = runner.invoke(
+        app, ["render", str(PROFILES / "sandbox.yaml"), "-o", str(out), "--dry-run"]
+    )
     assert result.exit_code == 0, result.output
     assert not out.exists()
     assert "would write" in result.output and "plan.json" in result.output
 
 
 def test_object_names_cannot_lead_a_file_outside_dir() -> None:
-    sneaky = res("kubernetes:core/v1:ConfigMap", "x", {"apiVersion": "v1", "kind": "ConfigMap",
-                                                       "metadata": {"name": "../../etc/passwd", "namespace": ".."}})
+    sneaky = res(
+        "kubernetes:core/v1:ConfigMap",
+        "x",
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {"name": "../../etc/passwd", "namespace": ".."},
+        },
+    )
     path = object_path(sneaky)
     assert ".." not in Path(path).parts and path.startswith("kubernetes/base/")
 
@@ -68,5 +79,10 @@ def test_every_rendered_values_file_is_the_release_values() -> None:
     files = files_for(env.graph, env.spec, price_table())
     for r in env.graph:
         if r.type.startswith("kubernetes:helm.sh/"):
-            name = next(p for p in files if p.startswith("helm/") and p.endswith(f"/{r.inputs.get('name') or r.name}.values.yaml"))
+            name = next(
+                p
+                for p in files
+                if p.startswith("helm/")
+                and p.endswith(f"/{r.inputs.get('name') or r.name}.values.yaml")
+            )
             assert yaml.safe_load(files[name]) == (r.inputs.get("values") or {})

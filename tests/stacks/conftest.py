@@ -66,7 +66,9 @@ def build_in_cluster(spec: EnvironmentSpec, *, with_roles: bool = True) -> None:
     namespace = TeamNamespace("namespace", TeamNamespaceArgs.from_spec(spec))
     opts = pulumi.ResourceOptions(depends_on=[namespace])
     if spec.workspaces:
-        Workspaces("workspaces", WorkspacesArgs.from_spec(spec, role_arn=role("workspaces")), opts=opts)
+        Workspaces(
+            "workspaces", WorkspacesArgs.from_spec(spec, role_arn=role("workspaces")), opts=opts
+        )
     if spec.spark and spec.spark.engine == "operator":
         SparkOperator("spark", SparkOperatorArgs.from_spec(spec, role_arn=role("spark")), opts=opts)
     if spec.kafka and spec.kafka.engine == "strimzi":
@@ -80,7 +82,9 @@ def build_in_cluster(spec: EnvironmentSpec, *, with_roles: bool = True) -> None:
 @functools.cache
 def in_cluster_graph(profile: str) -> ResourceGraph:
     spec = spec_for(profile)
-    return capture(lambda: build_in_cluster(spec, with_roles=spec.provider == "aws"), stack=spec.stack_name)
+    return capture(
+        lambda: build_in_cluster(spec, with_roles=spec.provider == "aws"), stack=spec.stack_name
+    )
 
 
 def manifest(resource: Resource) -> dict[str, Any]:
@@ -90,7 +94,10 @@ def manifest(resource: Resource) -> dict[str, Any]:
 
 
 def is_custom_resource(resource: Resource) -> bool:
-    return resource.type.startswith("kubernetes:") and resource.type.split(":")[1].split("/")[0] in CRD_GROUPS
+    return (
+        resource.type.startswith("kubernetes:")
+        and resource.type.split(":")[1].split("/")[0] in CRD_GROUPS
+    )
 
 
 def core_objects(graph: ResourceGraph) -> list[dict[str, Any]]:
@@ -123,7 +130,11 @@ def releases(graph: ResourceGraph) -> dict[str, Resource]:
 
 
 def scale_set_releases(graph: ResourceGraph) -> list[Resource]:
-    return [r for r in graph.of_type("kubernetes:helm.sh/v3:Release") if chart_name(r) == "gha-runner-scale-set"]
+    return [
+        r
+        for r in graph.of_type("kubernetes:helm.sh/v3:Release")
+        if chart_name(r) == "gha-runner-scale-set"
+    ]
 
 
 def load_yaml(path: Path) -> Any:
@@ -150,9 +161,18 @@ def strict_schema(schema: Any) -> Any:
         return [strict_schema(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
-    out = {k: strict_schema(v) if k in ("properties", "items", "additionalProperties", "allOf", "anyOf", "oneOf") or isinstance(v, dict | list) else v
-           for k, v in schema.items()}
-    if "properties" in schema and "additionalProperties" not in schema and not schema.get("x-kubernetes-preserve-unknown-fields"):
+    out = {
+        k: strict_schema(v)
+        if k in ("properties", "items", "additionalProperties", "allOf", "anyOf", "oneOf")
+        or isinstance(v, dict | list)
+        else v
+        for k, v in schema.items()
+    }
+    if (
+        "properties" in schema
+        and "additionalProperties" not in schema
+        and not schema.get("x-kubernetes-preserve-unknown-fields")
+    ):
         out["additionalProperties"] = False
     return out
 

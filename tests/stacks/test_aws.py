@@ -42,22 +42,35 @@ def one(graph: ResourceGraph, type_token: str) -> Resource:
 def for_bucket(graph: ResourceGraph, type_token: str, bucket: Resource) -> Resource:
     """The bucket-configuration resource of `type_token` that points at `bucket`."""
     bucket_id = bucket.inputs["bucket"]
-    found = [r for r in graph.of_type(type_token) if str(r.inputs.get("bucket", "")).startswith(bucket_id)]
+    found = [
+        r
+        for r in graph.of_type(type_token)
+        if str(r.inputs.get("bucket", "")).startswith(bucket_id)
+    ]
     assert len(found) == 1, f"{type_token} for {bucket.name}: {len(found)}"
     return found[0]
 
 
 @pytest.mark.parametrize("profile", AWS_PROFILES)
-def test_every_tier_becomes_a_node_group_with_its_labels_taints_capacity_and_bounds(profile: str) -> None:
+def test_every_tier_becomes_a_node_group_with_its_labels_taints_capacity_and_bounds(
+    profile: str,
+) -> None:
     spec = spec_of(profile)
-    groups = {r.inputs["nodeGroupName"]: r for r in graph_of(profile).of_type("aws:eks/nodeGroup:NodeGroup")}
+    groups = {
+        r.inputs["nodeGroupName"]: r
+        for r in graph_of(profile).of_type("aws:eks/nodeGroup:NodeGroup")
+    }
     assert set(groups) == {p.name for p in spec.node_pools}
     for pool in spec.node_pools:
         g = groups[pool.name].inputs
         assert g["labels"]["dsenv.io/tier"] == pool.tier
         assert g["instanceTypes"] == list(pool.instance_types)
         assert g["capacityType"] == pool.capacity_type
-        assert g["scalingConfig"] == {"minSize": pool.min_size, "maxSize": pool.max_size, "desiredSize": pool.desired_size}
+        assert g["scalingConfig"] == {
+            "minSize": pool.min_size,
+            "maxSize": pool.max_size,
+            "desiredSize": pool.desired_size,
+        }
         assert g["diskSize"] == pool.disk_gib
         taints = g.get("taints", [])
         if pool.gpus:
@@ -71,7 +84,10 @@ def test_every_tier_becomes_a_node_group_with_its_labels_taints_capacity_and_bou
 
 
 def test_spot_and_scale_to_zero_tiers_follow_the_profile() -> None:
-    groups = {r.inputs["nodeGroupName"]: r.inputs for r in graph_of("vision").of_type("aws:eks/nodeGroup:NodeGroup")}
+    groups = {
+        r.inputs["nodeGroupName"]: r.inputs
+        for r in graph_of("vision").of_type("aws:eks/nodeGroup:NodeGroup")
+    }
     assert groups["acme-vision-a10g"]["capacityType"] == "SPOT"
     assert groups["acme-vision-a10g"]["scalingConfig"]["minSize"] == 0
     assert groups["acme-vision-cpu"]["capacityType"] == "ON_DEMAND"
@@ -79,13 +95,17 @@ def test_spot_and_scale_to_zero_tiers_follow_the_profile() -> None:
 
 
 @pytest.mark.parametrize("profile", AWS_PROFILES)
-def test_zero_node_groups_carry_node_template_tags_on_their_auto_scaling_group(profile: str) -> None:
+def test_zero_node_groups_carry_node_template_tags_on_their_auto_scaling_group(
+    profile: str,
+) -> None:
     spec = spec_of(profile)
     graph = graph_of(profile)
     groups = {r.inputs["nodeGroupName"]: r for r in graph.of_type("aws:eks/nodeGroup:NodeGroup")}
     asg_tags: dict[str, dict[str, str]] = {}
     for tag in graph.of_type("aws:autoscaling/tag:Tag"):
-        asg_tags.setdefault(tag.inputs["autoscalingGroupName"], {})[tag.inputs["tag"]["key"]] = tag.inputs["tag"]["value"]
+        asg_tags.setdefault(tag.inputs["autoscalingGroupName"], {})[tag.inputs["tag"]["key"]] = (
+            tag.inputs["tag"]["value"]
+        )
         assert tag.inputs["tag"]["propagateAtLaunch"] is False
     prefix = "k8s.io/cluster-autoscaler/node-template"
     for pool in (p for p in spec.node_pools if p.min_size == 0):
@@ -103,15 +123,23 @@ def test_zero_node_groups_carry_node_template_tags_on_their_auto_scaling_group(p
 
 def test_cluster_autoscaler_is_installed_with_its_own_irsa_role() -> None:
     graph = graph_of("fraud")
-    release = next(r for r in graph.of_type("kubernetes:helm.sh/v3:Release") if r.name == "cluster-autoscaler")
+    release = next(
+        r for r in graph.of_type("kubernetes:helm.sh/v3:Release") if r.name == "cluster-autoscaler"
+    )
     values = release.inputs["values"]
     assert values["autoDiscovery"]["clusterName"] == "acme-fraud"
     role_arn = values["rbac"]["serviceAccount"]["annotations"]["eks.amazonaws.com/role-arn"]
-    role = next(r for r in graph.of_type("aws:iam/role:Role") if r.inputs.get("name") == "acme-fraud-cluster-autoscaler")
+    role = next(
+        r
+        for r in graph.of_type("aws:iam/role:Role")
+        if r.inputs.get("name") == "acme-fraud-cluster-autoscaler"
+    )
     assert role_arn.endswith(f"role/{role.inputs['name']}")
     trust = json.loads(role.inputs["assumeRolePolicy"])
     cond = trust["Statement"][0]["Condition"]["StringEquals"]
-    assert [v for k, v in cond.items() if k.endswith(":sub")] == ["system:serviceaccount:kube-system:cluster-autoscaler"]
+    assert [v for k, v in cond.items() if k.endswith(":sub")] == [
+        "system:serviceaccount:kube-system:cluster-autoscaler"
+    ]
 
 
 @pytest.mark.parametrize("profile", AWS_PROFILES)
@@ -122,17 +150,32 @@ def test_buckets_block_public_access_encrypt_version_and_require_tls(profile: st
     for bucket in buckets:
         assert bucket.protect
         assert bucket.inputs.get("forceDestroy") is not True
-        block = for_bucket(graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket).inputs
-        for flag in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"):
+        block = for_bucket(
+            graph, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", bucket
+        ).inputs
+        for flag in (
+            "blockPublicAcls",
+            "blockPublicPolicy",
+            "ignorePublicAcls",
+            "restrictPublicBuckets",
+        ):
             assert block[flag] is True, flag
-        sse = for_bucket(graph, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", bucket)
+        sse = for_bucket(
+            graph,
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            bucket,
+        )
         rule = sse.inputs["rules"][0]
         assert rule["applyServerSideEncryptionByDefault"]["sseAlgorithm"] in ("aws:kms", "AES256")
         versioning = for_bucket(graph, "aws:s3/bucketVersioning:BucketVersioning", bucket)
         assert versioning.inputs["versioningConfiguration"]["status"] == "Enabled"
-        ownership = for_bucket(graph, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", bucket)
+        ownership = for_bucket(
+            graph, "aws:s3/bucketOwnershipControls:BucketOwnershipControls", bucket
+        )
         assert ownership.inputs["rule"]["objectOwnership"] == "BucketOwnerEnforced"
-        policy = json.loads(for_bucket(graph, "aws:s3/bucketPolicy:BucketPolicy", bucket).inputs["policy"])
+        policy = json.loads(
+            for_bucket(graph, "aws:s3/bucketPolicy:BucketPolicy", bucket).inputs["policy"]
+        )
         deny = [s for s in policy["Statement"] if s["Effect"] == "Deny"]
         assert deny and deny[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         assert deny[0]["Action"] == "s3:*" and deny[0]["Principal"] == "*"
@@ -148,7 +191,9 @@ def test_registry_scans_on_push_and_has_immutable_tags(profile: str) -> None:
     assert repo.inputs["imageScanningConfiguration"] == {"scanOnPush": True}
     assert repo.inputs["encryptionConfigurations"][0]["encryptionType"] == "KMS"
     assert repo.protect
-    lifecycle = json.loads(one(graph_of(profile), "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])
+    lifecycle = json.loads(
+        one(graph_of(profile), "aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"]
+    )
     assert {r["selection"]["tagStatus"] for r in lifecycle["rules"]} == {"untagged", "any"}
 
 
@@ -167,7 +212,9 @@ def test_public_endpoint_is_open_only_to_the_listed_cidrs() -> None:
 
 
 @pytest.mark.parametrize("profile", AWS_PROFILES)
-def test_cluster_encrypts_secrets_with_a_rotating_key_and_logs_the_control_plane(profile: str) -> None:
+def test_cluster_encrypts_secrets_with_a_rotating_key_and_logs_the_control_plane(
+    profile: str,
+) -> None:
     graph = graph_of(profile)
     cluster = one(graph, "aws:eks/cluster:Cluster")
     key = one(graph, "aws:kms/key:Key")
@@ -177,8 +224,11 @@ def test_cluster_encrypts_secrets_with_a_rotating_key_and_logs_the_control_plane
     assert enc["resources"] == ["secrets"]
     assert key.urn in cluster.dependencies
     assert set(cluster.inputs["enabledClusterLogTypes"]) >= {"api", "audit", "authenticator"}
-    log_group = next(r for r in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
-                     if r.inputs["name"] == f"/aws/eks/{cluster.inputs['name']}/cluster")
+    log_group = next(
+        r
+        for r in graph.of_type("aws:cloudwatch/logGroup:LogGroup")
+        if r.inputs["name"] == f"/aws/eks/{cluster.inputs['name']}/cluster"
+    )
     assert log_group.inputs["retentionInDays"] > 0
     assert cluster.inputs["version"] == spec_of(profile).kubernetes_version
 
@@ -187,9 +237,15 @@ def test_network_spreads_private_subnets_over_zones_with_a_nat_each_and_flow_log
     spec = spec_of("fraud")
     graph = graph_of("fraud")
     assert one(graph, "aws:ec2/vpc:Vpc").inputs["enableDnsHostnames"] is True
-    private = [s for s in graph.of_type("aws:ec2/subnet:Subnet") if "kubernetes.io/role/internal-elb" in s.inputs["tags"]]
+    private = [
+        s
+        for s in graph.of_type("aws:ec2/subnet:Subnet")
+        if "kubernetes.io/role/internal-elb" in s.inputs["tags"]
+    ]
     public = [s for s in graph.of_type("aws:ec2/subnet:Subnet") if s not in private]
-    assert sorted(s.inputs["cidrBlock"] for s in private) == sorted(spec.aws.network.private_subnet_cidrs)  # type: ignore[union-attr]
+    assert sorted(s.inputs["cidrBlock"] for s in private) == sorted(
+        spec.aws.network.private_subnet_cidrs
+    )  # type: ignore[union-attr]
     assert len({s.inputs["availabilityZone"] for s in private}) == spec.aws.network.zones  # type: ignore[union-attr]
     for s in private:
         assert s.inputs["tags"]["kubernetes.io/cluster/acme-fraud"] == "shared"
@@ -200,13 +256,23 @@ def test_network_spreads_private_subnets_over_zones_with_a_nat_each_and_flow_log
     assert len(nats) == spec.aws.network.zones  # type: ignore[union-attr]
     flow = one(graph, "aws:ec2/flowLog:FlowLog").inputs
     assert flow["trafficType"] == "ALL"
-    assert one(graph, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").inputs.get("ingress") in (None, [])
+    assert one(graph, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup").inputs.get(
+        "ingress"
+    ) in (None, [])
 
 
-def test_cluster_has_managed_addons_a_default_encrypted_storage_class_and_an_oidc_provider() -> None:
+def test_cluster_has_managed_addons_a_default_encrypted_storage_class_and_an_oidc_provider() -> (
+    None
+):
     graph = graph_of("fraud")
     addons = {r.inputs["addonName"]: r for r in graph.of_type("aws:eks/addon:Addon")}
-    assert {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "eks-pod-identity-agent"} <= set(addons)
+    assert {
+        "vpc-cni",
+        "coredns",
+        "kube-proxy",
+        "aws-ebs-csi-driver",
+        "eks-pod-identity-agent",
+    } <= set(addons)
     assert "serviceAccountRoleArn" in addons["aws-ebs-csi-driver"].inputs
     sc = one(graph, "kubernetes:storage.k8s.io/v1:StorageClass").inputs
     assert sc["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
@@ -219,7 +285,12 @@ def test_cluster_has_managed_addons_a_default_encrypted_storage_class_and_an_oid
 @pytest.mark.parametrize("profile", AWS_PROFILES)
 def test_stateful_resources_are_protected(profile: str) -> None:
     graph = graph_of(profile)
-    stateful = ("aws:s3/bucket:Bucket", "aws:ecr/repository:Repository", "aws:eks/cluster:Cluster", "aws:kms/key:Key")
+    stateful = (
+        "aws:s3/bucket:Bucket",
+        "aws:ecr/repository:Repository",
+        "aws:eks/cluster:Cluster",
+        "aws:kms/key:Key",
+    )
     for token in stateful:
         found = graph.of_type(token)
         assert found and all(r.protect for r in found), token
@@ -242,7 +313,10 @@ def test_node_ami_follows_gpus_and_architecture() -> None:
     from dataclasses import replace
 
     assert ami_type(pool) == "AL2023_x86_64_STANDARD"
-    assert ami_type(replace(pool, instance_types=("m7g.large", "c7gd.xlarge"))) == "AL2023_ARM_64_STANDARD"
+    assert (
+        ami_type(replace(pool, instance_types=("m7g.large", "c7gd.xlarge")))
+        == "AL2023_ARM_64_STANDARD"
+    )
     assert ami_type(replace(pool, gpus=1, instance_types=("g5.xlarge",))) == "AL2023_x86_64_NVIDIA"
 
 
@@ -266,32 +340,52 @@ def capture_profile(tmp_path: Path, extra: str) -> tuple[EnvironmentSpec, Resour
 
 
 def policy_of(graph: ResourceGraph, role: Resource) -> dict[str, Any]:
-    found = [p for p in graph.of_type("aws:iam/rolePolicy:RolePolicy") if p.inputs["role"] == role.inputs["name"]]
+    found = [
+        p
+        for p in graph.of_type("aws:iam/rolePolicy:RolePolicy")
+        if p.inputs["role"] == role.inputs["name"]
+    ]
     assert len(found) == 1
     return json.loads(found[0].inputs["policy"])  # type: ignore[no-any-return]
 
 
 def test_emr_on_eks_gets_a_virtual_cluster_on_the_team_namespace(tmp_path: Path) -> None:
-    spec, graph = capture_profile(tmp_path, "spark: {engine: emr-on-eks, driver_tier: small, executor_tier: small}\n")
+    spec, graph = capture_profile(
+        tmp_path, "spark: {engine: emr-on-eks, driver_tier: small, executor_tier: small}\n"
+    )
     virtual = one(graph, "aws:emrcontainers/virtualCluster:VirtualCluster").inputs
     provider = virtual["containerProvider"]
     assert provider["type"] == "EKS" and provider["id"] == spec.aws.cluster.name  # type: ignore[union-attr]
     assert provider["info"]["eksInfo"]["namespace"] == spec.namespace.name
     assert not graph.of_type("dsenv:spark:SparkOperator")
-    role = next(r for r in graph.of_type("aws:iam/role:Role") if r.inputs.get("name") == "lab-emr-job")
+    role = next(
+        r for r in graph.of_type("aws:iam/role:Role") if r.inputs.get("name") == "lab-emr-job"
+    )
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]["Condition"]
     (sub,) = trust["StringLike"].values()
-    assert sub == f"system:serviceaccount:lab:emr-containers-sa-*-*-123456789012-{base36('lab-emr-job')}"
+    assert (
+        sub
+        == f"system:serviceaccount:lab:emr-containers-sa-*-*-123456789012-{base36('lab-emr-job')}"
+    )
     assert list(trust["StringEquals"].values()) == ["sts.amazonaws.com"]
     entry = one(graph, "aws:eks/accessEntry:AccessEntry").inputs
     assert entry["principalArn"].endswith(":role/AWSServiceRoleForAmazonEMRContainers")
     binding = one(graph, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding").inputs
     assert binding["metadata"]["namespace"] == "lab"
-    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "emr-containers"}]
+    assert binding["subjects"] == [
+        {"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "emr-containers"}
+    ]
     # the RBAC lands in the team namespace, so it waits for it (through its provider)
-    team_ns = next(r for r in graph.of_type("kubernetes:core/v1:Namespace") if r.inputs["metadata"]["name"] == "lab")
+    team_ns = next(
+        r
+        for r in graph.of_type("kubernetes:core/v1:Namespace")
+        if r.inputs["metadata"]["name"] == "lab"
+    )
     by_urn = graph.by_urn()
-    for token in ("kubernetes:rbac.authorization.k8s.io/v1:Role", "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"):
+    for token in (
+        "kubernetes:rbac.authorization.k8s.io/v1:Role",
+        "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+    ):
         provider_ref = one(graph, token).provider
         assert provider_ref is not None
         assert team_ns.urn in by_urn[provider_ref.rsplit("::", 1)[0]].dependencies, token
@@ -299,11 +393,15 @@ def test_emr_on_eks_gets_a_virtual_cluster_on_the_team_namespace(tmp_path: Path)
 
 def test_emr_serverless_application_runs_in_the_private_subnets(tmp_path: Path) -> None:
     spec, graph = capture_profile(
-        tmp_path, "spark: {engine: emr-serverless, driver_tier: small, executor_tier: small, max_executors: 9}\n"
+        tmp_path,
+        "spark: {engine: emr-serverless, driver_tier: small, executor_tier: small, max_executors: 9}\n",
     )
     app = one(graph, "aws:emrserverless/application:Application").inputs
     assert app["type"] == "spark" and app["releaseLabel"] == spec.spark.emr_release  # type: ignore[union-attr]
-    assert app["maximumCapacity"] == {"cpu": "20 vCPU", "memory": "86 GB"}  # (9 + 1) x 2 vCPU, 8 GiB
+    assert app["maximumCapacity"] == {
+        "cpu": "20 vCPU",
+        "memory": "86 GB",
+    }  # (9 + 1) x 2 vCPU, 8 GiB
     private = {s.inputs["cidrBlock"]: s for s in graph.of_type("aws:ec2/subnet:Subnet")}
     private_urns = {private[c].urn for c in spec.aws.network.private_subnet_cidrs}  # type: ignore[union-attr]
     app_res = one(graph, "aws:emrserverless/application:Application")
@@ -312,8 +410,11 @@ def test_emr_serverless_application_runs_in_the_private_subnets(tmp_path: Path) 
     assert sg.get("ingress") in (None, [])
     # EMR Serverless has nothing in the cluster: it does not wait for the team namespace
     assert not {graph.by_urn()[d].capability for d in app_res.dependencies} & {"base", "cluster"}
-    trust = json.loads(next(r for r in graph.of_type("aws:iam/role:Role")
-                            if r.inputs.get("name") == "lab-emr-job").inputs["assumeRolePolicy"])
+    trust = json.loads(
+        next(
+            r for r in graph.of_type("aws:iam/role:Role") if r.inputs.get("name") == "lab-emr-job"
+        ).inputs["assumeRolePolicy"]
+    )
     assert trust["Statement"][0]["Principal"] == {"Service": "emr-serverless.amazonaws.com"}
 
 
@@ -330,16 +431,33 @@ def test_msk_uses_iam_auth_tls_the_cluster_key_and_accepts_only_the_cluster(tmp_
     assert m["encryptionInfo"]["encryptionAtRestKmsKeyArn"].startswith("arn:aws:kms:")
     assert key.urn in msk.dependencies
     assert m["brokerNodeGroupInfo"]["storageInfo"]["ebsStorageInfo"]["volumeSize"] == 200
-    sg = next(r for r in graph.of_type("aws:ec2/securityGroup:SecurityGroup") if r.name == "kafka-msk").inputs
+    sg = next(
+        r for r in graph.of_type("aws:ec2/securityGroup:SecurityGroup") if r.name == "kafka-msk"
+    ).inputs
     client_rules = [r for r in sg["ingress"] if not r.get("self")]
-    assert client_rules == [{"description": "Kafka over TLS with IAM auth", "fromPort": 9098, "protocol": "tcp",
-                             "securityGroups": ["sg-0c1a2b3c4d5e6f708"], "toPort": 9098}]
+    assert client_rules == [
+        {
+            "description": "Kafka over TLS with IAM auth",
+            "fromPort": 9098,
+            "protocol": "tcp",
+            "securityGroups": ["sg-0c1a2b3c4d5e6f708"],
+            "toPort": 9098,
+        }
+    ]
     assert graph.outputs["kafka_bootstrap"].endswith(":9098")
     assert not graph.of_type("dsenv:kafka:StrimziKafka")
     # the team namespace's default-deny lets workloads reach MSK, and only inside the VPC
-    egress = next(r for r in graph.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
-                  if r.inputs["metadata"]["name"] == "allow-msk-egress").inputs["spec"]["egress"]
-    assert egress == [{"ports": [{"port": 9098, "protocol": "TCP"}], "to": [{"ipBlock": {"cidr": "10.40.0.0/16"}}]}]
+    egress = next(
+        r
+        for r in graph.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+        if r.inputs["metadata"]["name"] == "allow-msk-egress"
+    ).inputs["spec"]["egress"]
+    assert egress == [
+        {
+            "ports": [{"port": 9098, "protocol": "TCP"}],
+            "to": [{"ipBlock": {"cidr": "10.40.0.0/16"}}],
+        }
+    ]
 
 
 def test_msk_serverless_is_a_serverless_cluster_with_iam_auth(tmp_path: Path) -> None:
@@ -358,14 +476,25 @@ def test_msk_version_names_follow_the_service() -> None:
 
 def test_base36_matches_the_emr_service_account_naming() -> None:
     encoded = base36("lab-emr-job")
-    assert int(encoded, 36).to_bytes((int(encoded, 36).bit_length() + 7) // 8, "big") == b"lab-emr-job"
+    assert (
+        int(encoded, 36).to_bytes((int(encoded, 36).bit_length() + 7) // 8, "big") == b"lab-emr-job"
+    )
     assert encoded == encoded.lower()
 
 
 def test_cluster_autoscaler_pods_meet_pod_security_restricted() -> None:
     from dsenv.stacks.components.podsecurity import check_container
 
-    release = next(r for r in graph_of("fraud").of_type("kubernetes:helm.sh/v3:Release") if r.name == "cluster-autoscaler")
+    release = next(
+        r
+        for r in graph_of("fraud").of_type("kubernetes:helm.sh/v3:Release")
+        if r.name == "cluster-autoscaler"
+    )
     values = release.inputs["values"]
-    assert check_container(values["securityContext"], values["containerSecurityContext"], "cluster-autoscaler") == []
+    assert (
+        check_container(
+            values["securityContext"], values["containerSecurityContext"], "cluster-autoscaler"
+        )
+        == []
+    )
     assert values["image"]["tag"] == f"v{spec_of('fraud').kubernetes_version}.0"

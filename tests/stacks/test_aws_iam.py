@@ -36,8 +36,11 @@ def role_named(graph: ResourceGraph, name: str) -> Resource:
 
 
 def inline_policies(graph: ResourceGraph, role: Resource) -> list[dict[str, Any]]:
-    return [json.loads(p.inputs["policy"]) for p in graph.of_type("aws:iam/rolePolicy:RolePolicy")
-            if p.inputs["role"] == role.inputs["name"]]
+    return [
+        json.loads(p.inputs["policy"])
+        for p in graph.of_type("aws:iam/rolePolicy:RolePolicy")
+        if p.inputs["role"] == role.inputs["name"]
+    ]
 
 
 def actions_on(policy: dict[str, Any], resource_prefix: str) -> set[str]:
@@ -51,7 +54,9 @@ def actions_on(policy: dict[str, Any], resource_prefix: str) -> set[str]:
 
 
 @pytest.mark.parametrize("profile", AWS_PROFILES)
-def test_each_workload_role_trusts_exactly_its_service_account_and_the_sts_audience(profile: str) -> None:
+def test_each_workload_role_trusts_exactly_its_service_account_and_the_sts_audience(
+    profile: str,
+) -> None:
     spec = spec_of(profile)
     graph = graph_of(profile)
     oidc = next(iter(graph.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")))
@@ -83,12 +88,22 @@ def test_roles_exist_only_for_the_workloads_in_the_profile() -> None:
 
 def test_workload_policies_grant_what_each_workload_needs_and_no_more() -> None:
     graph = graph_of("fraud")
-    data = next(b for b in graph.of_type("aws:s3/bucket:Bucket") if b.inputs["bucket"].startswith("acme-fraud-data"))
-    artifacts = next(b for b in graph.of_type("aws:s3/bucket:Bucket") if b.inputs["bucket"].startswith("acme-fraud-artifacts"))
+    data = next(
+        b
+        for b in graph.of_type("aws:s3/bucket:Bucket")
+        if b.inputs["bucket"].startswith("acme-fraud-data")
+    )
+    artifacts = next(
+        b
+        for b in graph.of_type("aws:s3/bucket:Bucket")
+        if b.inputs["bucket"].startswith("acme-fraud-artifacts")
+    )
     data_arn = f"arn:aws:s3:::{data.inputs['bucket']}"
     artifacts_arn = f"arn:aws:s3:::{artifacts.inputs['bucket']}"
-    policies = {w: inline_policies(graph, role_named(graph, f"acme-fraud-{w}"))[0]
-                for w in ("workspaces", "spark", "serving", "runners")}
+    policies = {
+        w: inline_policies(graph, role_named(graph, f"acme-fraud-{w}"))[0]
+        for w in ("workspaces", "spark", "serving", "runners")
+    }
     writes = {"s3:PutObject", "s3:DeleteObject"}
     assert writes <= actions_on(policies["workspaces"], data_arn)
     assert writes <= actions_on(policies["workspaces"], artifacts_arn)
@@ -99,18 +114,24 @@ def test_workload_policies_grant_what_each_workload_needs_and_no_more() -> None:
     assert not writes & actions_on(policies["serving"], "arn:aws:s3:::")
     runners_ecr = actions_on(policies["runners"], "arn:aws:ecr:")
     assert "ecr:PutImage" in runners_ecr
-    ecr_resources = {s["Resource"] for s in policies["runners"]["Statement"] if "ecr:PutImage" in s["Action"]}
+    ecr_resources = {
+        s["Resource"] for s in policies["runners"]["Statement"] if "ecr:PutImage" in s["Action"]
+    }
     assert ecr_resources == {"arn:aws:ecr:eu-west-1:123456789012:repository/acme/fraud-workspace"}
     for name, policy in policies.items():
         for stmt in policy["Statement"]:
             assert stmt["Effect"] == "Allow"
-            assert "*" not in (stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]), name
+            assert "*" not in (
+                stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
+            ), name
             if stmt["Resource"] == "*":
                 assert stmt["Action"] == "ecr:GetAuthorizationToken", name  # unscoped by IAM itself
 
 
 def test_serving_may_read_exactly_the_model_prefixes_the_profile_names() -> None:
-    policy = json.loads(identity.serving_policy("arn:aws:s3:::arts", ["s3://models/fraud/1", "hf://acme/x"]))
+    policy = json.loads(
+        identity.serving_policy("arn:aws:s3:::arts", ["s3://models/fraud/1", "hf://acme/x"])
+    )
     reads = [s for s in policy["Statement"] if s["Action"] == "s3:GetObject"]
     assert [s["Resource"] for s in reads] == ["arn:aws:s3:::models/fraud/1/*"]
     lists = [s for s in policy["Statement"] if s["Action"] == "s3:ListBucket"]
@@ -119,8 +140,10 @@ def test_serving_may_read_exactly_the_model_prefixes_the_profile_names() -> None
 
 def test_irsa_roles_name_the_service_accounts_the_in_cluster_components_create() -> None:
     graph = graph_of("fraud")
-    accounts = {(r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r
-                for r in graph.of_type("kubernetes:core/v1:ServiceAccount")}
+    accounts = {
+        (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r
+        for r in graph.of_type("kubernetes:core/v1:ServiceAccount")
+    }
     for w in identity.workloads(spec_of("fraud")):
         sa = accounts[(w.namespace, w.service_account)]
         role_arn = sa.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
@@ -129,7 +152,9 @@ def test_irsa_roles_name_the_service_accounts_the_in_cluster_components_create()
 
 @pytest.mark.parametrize("profile", AWS_PROFILES)
 def test_every_identity_policy_passes_parliament(profile: str) -> None:
-    parliament = pytest.importorskip("parliament", reason="parliament (IAM linter) is not installed")
+    parliament = pytest.importorskip(
+        "parliament", reason="parliament (IAM linter) is not installed"
+    )
     graph = graph_of(profile)
     docs = [r.inputs["policy"] for r in graph.of_type("aws:iam/rolePolicy:RolePolicy")]
     docs += [r.inputs["policy"] for r in graph.of_type("aws:s3/bucketPolicy:BucketPolicy")]
@@ -140,7 +165,9 @@ def test_every_identity_policy_passes_parliament(profile: str) -> None:
 
 
 def test_kafka_client_policy_passes_parliament_and_is_scoped_to_the_team_cluster() -> None:
-    parliament = pytest.importorskip("parliament", reason="parliament (IAM linter) is not installed")
+    parliament = pytest.importorskip(
+        "parliament", reason="parliament (IAM linter) is not installed"
+    )
     doc = identity.kafka_client_policy("eu-west-1", "123456789012", "acme-fraud-kafka")
     assert parliament.analyze_policy_string(doc).findings == []
     for stmt in json.loads(doc)["Statement"]:

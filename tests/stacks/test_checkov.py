@@ -14,13 +14,18 @@ import pytest
 import yaml
 from testkit import tool
 
-PROFILE_NAMES = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "profiles").glob("*.yaml"))
+PROFILE_NAMES = sorted(
+    p.stem for p in (Path(__file__).resolve().parents[2] / "profiles").glob("*.yaml")
+)
 
 
 def _checkov() -> str:
     # checkov cannot share pulumi's environment (its `packaging<24` pin), so it usually lives
     # in an environment of its own that DSENV_CHECKOV points at (.ci/run builds one).
-    return tool("checkov", "pip install -r requirements/checkov.txt in its own environment, then set DSENV_CHECKOV")
+    return tool(
+        "checkov",
+        "pip install -r requirements/checkov.txt in its own environment, then set DSENV_CHECKOV",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -30,11 +35,26 @@ def scan(kit: Any, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, 
     written = 0
     for profile in PROFILE_NAMES:
         for i, obj in enumerate(kit.core_objects(kit.in_cluster_graph(profile))):
-            (folder / f"{profile}-{i:03d}-{obj['kind'].lower()}.yaml").write_text(yaml.safe_dump(obj))
+            (folder / f"{profile}-{i:03d}-{obj['kind'].lower()}.yaml").write_text(
+                yaml.safe_dump(obj)
+            )
             written += 1
     result = subprocess.run(
-        [checkov, "-d", str(folder), "--framework", "kubernetes", "-o", "json", "--quiet", "--compact"],
-        capture_output=True, text=True, timeout=600, check=False,
+        [
+            checkov,
+            "-d",
+            str(folder),
+            "--framework",
+            "kubernetes",
+            "-o",
+            "json",
+            "--quiet",
+            "--compact",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     if not result.stdout.strip():
         pytest.fail(f"checkov printed nothing (exit {result.returncode}): {result.stderr[-2000:]}")

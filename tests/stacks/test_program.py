@@ -22,11 +22,22 @@ PROFILES = ROOT / "profiles"
 ALL_PROFILES = ("fraud", "sandbox", "vision")
 IN_CLUSTER = {"workspaces", "spark", "kafka", "runners", "serving"}
 AWS_FULL_SET = {
-    "aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/natGateway:NatGateway", "aws:ec2/flowLog:FlowLog",
-    "aws:eks/cluster:Cluster", "aws:eks/nodeGroup:NodeGroup", "aws:eks/addon:Addon", "aws:kms/key:Key",
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider", "aws:iam/role:Role", "aws:s3/bucket:Bucket",
-    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "aws:s3/bucketPolicy:BucketPolicy",
-    "aws:ecr/repository:Repository", "pulumi:providers:aws", "pulumi:providers:kubernetes",
+    "aws:ec2/vpc:Vpc",
+    "aws:ec2/subnet:Subnet",
+    "aws:ec2/natGateway:NatGateway",
+    "aws:ec2/flowLog:FlowLog",
+    "aws:eks/cluster:Cluster",
+    "aws:eks/nodeGroup:NodeGroup",
+    "aws:eks/addon:Addon",
+    "aws:kms/key:Key",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider",
+    "aws:iam/role:Role",
+    "aws:s3/bucket:Bucket",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    "aws:s3/bucketPolicy:BucketPolicy",
+    "aws:ecr/repository:Repository",
+    "pulumi:providers:aws",
+    "pulumi:providers:kubernetes",
 }
 
 
@@ -42,7 +53,9 @@ def graph_of(name: str) -> ResourceGraph:
 
 def test_kubernetes_target_creates_no_aws_resource_and_uses_the_profile_context() -> None:
     graph = graph_of("sandbox")
-    assert [r.type for r in graph if r.type.startswith("aws:") or r.type == "pulumi:providers:aws"] == []
+    assert [
+        r.type for r in graph if r.type.startswith("aws:") or r.type == "pulumi:providers:aws"
+    ] == []
     providers = graph.of_type("pulumi:providers:kubernetes")
     assert providers and all(p.inputs["context"] == "kind-dsenv" for p in providers)
     assert graph.of_type("dsenv:workspaces:Workspaces")
@@ -56,7 +69,9 @@ def test_aws_target_creates_the_full_set(profile: str) -> None:
 
 
 @pytest.mark.parametrize("profile", ["fraud", "vision"])
-def test_every_aws_resource_goes_through_one_provider_with_region_and_team_tags(profile: str) -> None:
+def test_every_aws_resource_goes_through_one_provider_with_region_and_team_tags(
+    profile: str,
+) -> None:
     import json
 
     spec = spec_of(profile)
@@ -109,15 +124,23 @@ def test_storage_and_network_do_not_wait_for_the_cluster(profile: str) -> None:
 
 
 @pytest.mark.parametrize("profile", ALL_PROFILES)
-def test_every_capability_resource_waits_for_the_namespace_through_its_provider(profile: str) -> None:
+def test_every_capability_resource_waits_for_the_namespace_through_its_provider(
+    profile: str,
+) -> None:
     """A component's depends_on does not reach its children; the provider does."""
     graph = graph_of(profile)
     by_urn = graph.by_urn()
     namespace = next(r for r in graph if r.type == "dsenv:base:TeamNamespace")
-    (team_ns,) = [r for r in graph.children(namespace.urn) if r.type == "kubernetes:core/v1:Namespace"]
+    (team_ns,) = [
+        r for r in graph.children(namespace.urn) if r.type == "kubernetes:core/v1:Namespace"
+    ]
     node_groups = {r.urn for r in graph.of_type("aws:eks/nodeGroup:NodeGroup")}
     assert (len(node_groups) > 0) == (spec_of(profile).provider == "aws")
-    capability_resources = [r for r in graph if r.custom and r.capability in IN_CLUSTER and r.type.startswith("kubernetes:")]
+    capability_resources = [
+        r
+        for r in graph
+        if r.custom and r.capability in IN_CLUSTER and r.type.startswith("kubernetes:")
+    ]
     assert capability_resources
     for r in capability_resources:
         assert r.provider is not None, r.urn
@@ -132,8 +155,13 @@ def test_capability_components_depend_on_the_namespace_not_on_storage_or_the_net
     graph = graph_of("fraud")
     by_urn = graph.by_urn()
     components = {r.type: r for r in graph if r.type.startswith("dsenv:")}
-    for token in ("dsenv:workspaces:Workspaces", "dsenv:spark:SparkOperator", "dsenv:kafka:StrimziKafka",
-                  "dsenv:runners:Runners", "dsenv:serving:Serving"):
+    for token in (
+        "dsenv:workspaces:Workspaces",
+        "dsenv:spark:SparkOperator",
+        "dsenv:kafka:StrimziKafka",
+        "dsenv:runners:Runners",
+        "dsenv:serving:Serving",
+    ):
         deps = {by_urn[d].capability for d in components[token].dependencies}
         assert "base" in deps, token
         assert not deps & {"storage", "cluster", "network"}, token
@@ -150,7 +178,9 @@ def test_stack_outputs_name_what_users_need(profile: str) -> None:
         assert outputs["cluster_name"] == spec.aws.cluster.name  # type: ignore[union-attr]
         assert outputs["data_bucket"] == f"{spec.stack_name}-data"
         assert outputs["artifacts_bucket"] == f"{spec.stack_name}-artifacts"
-        assert outputs["registry_url"].endswith(f".dkr.ecr.{spec.aws.region}.amazonaws.com/{spec.aws.registry.name}")  # type: ignore[union-attr]
+        assert outputs["registry_url"].endswith(
+            f".dkr.ecr.{spec.aws.region}.amazonaws.com/{spec.aws.registry.name}"
+        )  # type: ignore[union-attr]
         assert outputs["image"] == f"{outputs['registry_url']}:{spec.image.tag}"
     else:
         assert outputs["image"] == f"{spec.image.repository}:{spec.image.tag}"
@@ -162,7 +192,11 @@ def test_stack_outputs_name_what_users_need(profile: str) -> None:
 
 def test_hub_runs_the_registry_image_on_aws() -> None:
     graph = graph_of("fraud")
-    release = next(r for r in graph.of_type("kubernetes:helm.sh/v3:Release") if r.inputs.get("chart") == "jupyterhub")
+    release = next(
+        r
+        for r in graph.of_type("kubernetes:helm.sh/v3:Release")
+        if r.inputs.get("chart") == "jupyterhub"
+    )
     image = release.inputs["values"]["singleuser"]["image"]
     assert f"{image['name']}:{image['tag']}" == graph.outputs["image"]
 
@@ -172,13 +206,18 @@ def test_hub_runs_the_registry_image_on_aws() -> None:
 
 def run_main(profile: Path) -> ResourceGraph:
     pulumi.runtime.set_config("dsenv:profile", str(profile))
-    return capture(lambda: runpy.run_path(str(ROOT / "stacks" / "__main__.py"), run_name="__main__"), stack="main")
+    return capture(
+        lambda: runpy.run_path(str(ROOT / "stacks" / "__main__.py"), run_name="__main__"),
+        stack="main",
+    )
 
 
 def test_main_runs_the_program_for_the_configured_profile() -> None:
     graph = run_main(PROFILES / "sandbox.yaml")
     expected = graph_of("sandbox")
-    assert sorted(r.urn.split("::", 2)[2] for r in graph) == sorted(r.urn.split("::", 2)[2] for r in expected)
+    assert sorted(r.urn.split("::", 2)[2] for r in graph) == sorted(
+        r.urn.split("::", 2)[2] for r in expected
+    )
 
 
 def test_main_fails_with_the_profile_error_not_a_traceback(tmp_path: Path) -> None:
@@ -192,7 +231,10 @@ def test_main_fails_with_the_profile_error_not_a_traceback(tmp_path: Path) -> No
 
 def test_relative_profile_paths_resolve_from_the_project_directory(tmp_path: Path) -> None:
     main = runpy.run_path(str(ROOT / "stacks" / "__main__.py"), run_name="dsenv_main_module")
-    assert main["profile_path"]("profiles/fraud.yaml", tmp_path) == tmp_path / "profiles" / "fraud.yaml"
+    assert (
+        main["profile_path"]("profiles/fraud.yaml", tmp_path)
+        == tmp_path / "profiles" / "fraud.yaml"
+    )
     assert main["profile_path"]("/abs/x.yaml", tmp_path) == Path("/abs/x.yaml")
 
 

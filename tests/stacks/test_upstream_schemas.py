@@ -14,11 +14,16 @@ import pytest
 import yaml
 from dsenv.stacks.components import kafka, runners, spark
 
-PROFILE_NAMES = sorted(p.stem for p in (Path(__file__).resolve().parents[2] / "profiles").glob("*.yaml"))
+PROFILE_NAMES = sorted(
+    p.stem for p in (Path(__file__).resolve().parents[2] / "profiles").glob("*.yaml")
+)
 
 
 def _errors(schema: dict[str, Any], obj: dict[str, Any]) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in jsonschema.Draft7Validator(schema).iter_errors(obj)]
+    return [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in jsonschema.Draft7Validator(schema).iter_errors(obj)
+    ]
 
 
 def _schema(kit: Any, upstream: Path, kind: str) -> dict[str, Any]:
@@ -37,7 +42,9 @@ def test_core_objects_pass_strict_kubernetes_validation(kit: Any, profile: str) 
 
 
 def test_strict_kubernetes_validation_rejects_a_misspelt_field(kit: Any) -> None:
-    quota = next(o for o in kit.core_objects(kit.in_cluster_graph("sandbox")) if o["kind"] == "ResourceQuota")
+    quota = next(
+        o for o in kit.core_objects(kit.in_cluster_graph("sandbox")) if o["kind"] == "ResourceQuota"
+    )
     broken = copy.deepcopy(quota)
     broken["spec"]["hardd"] = broken["spec"].pop("hard")
     with pytest.raises(kubernetes_validate.ValidationError):
@@ -45,7 +52,9 @@ def test_strict_kubernetes_validation_rejects_a_misspelt_field(kit: Any) -> None
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
-def test_custom_resources_validate_against_the_served_upstream_crds(kit: Any, upstream: Path, profile: str) -> None:
+def test_custom_resources_validate_against_the_served_upstream_crds(
+    kit: Any, upstream: Path, profile: str
+) -> None:
     graph = kit.in_cluster_graph(profile)
     resources = kit.custom_resources(graph)
     # the SparkApplication template travels in a ConfigMap; the runner scale sets as chart
@@ -56,7 +65,9 @@ def test_custom_resources_validate_against_the_served_upstream_crds(kit: Any, up
     spec = kit.spec_for(profile)
     for release in kit.scale_set_releases(graph):
         values = release.inputs["values"]
-        scale_set = next(s for s in spec.runners.scale_sets if s.name == values["runnerScaleSetName"])
+        scale_set = next(
+            s for s in spec.runners.scale_sets if s.name == values["runnerScaleSetName"]
+        )
         image = values["template"]["spec"]["containers"][0]["image"]
         rendered = runners.autoscaling_runner_set(spec, scale_set, image)
         assert rendered["spec"]["template"] == values["template"]
@@ -65,12 +76,21 @@ def test_custom_resources_validate_against_the_served_upstream_crds(kit: Any, up
         assert obj["apiVersion"].endswith(("/v1", "/v1beta1", "/v1beta2", "/v1alpha1"))
         assert _errors(_schema(kit, upstream, obj["kind"]), obj) == [], obj["kind"]
         kubernetes_validate.validate(
-            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj["metadata"]}, spec.kubernetes_version, strict=True
+            {"apiVersion": "v1", "kind": "ConfigMap", "metadata": obj["metadata"]},
+            spec.kubernetes_version,
+            strict=True,
         )
     kinds = {o["kind"] for o in resources}
     if profile == "fraud":
-        assert kinds == {"Kafka", "KafkaNodePool", "KafkaTopic", "KafkaUser", "InferenceService",
-                         "SparkApplication", "AutoscalingRunnerSet"}
+        assert kinds == {
+            "Kafka",
+            "KafkaNodePool",
+            "KafkaTopic",
+            "KafkaUser",
+            "InferenceService",
+            "SparkApplication",
+            "AutoscalingRunnerSet",
+        }
 
 
 def test_crd_schema_rejects_what_kafka_v1_dropped(kit: Any, upstream: Path) -> None:
@@ -95,17 +115,24 @@ def _hub_schema(upstream: Path) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 @pytest.mark.parametrize("profile", PROFILE_NAMES)
-def test_hub_values_merged_with_chart_defaults_validate_against_the_chart_schema(kit: Any, upstream: Path, profile: str) -> None:
+def test_hub_values_merged_with_chart_defaults_validate_against_the_chart_schema(
+    kit: Any, upstream: Path, profile: str
+) -> None:
     defaults, schema = _hub_schema(upstream)
     values = kit.releases(kit.in_cluster_graph(profile))["jupyterhub"].inputs["values"]
     merged = kit.deep_merge(defaults, values)
-    errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in jsonschema.Draft7Validator(schema).iter_errors(merged)]
+    errors = [
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}"
+        for e in jsonschema.Draft7Validator(schema).iter_errors(merged)
+    ]
     assert errors == []
 
 
 def test_hub_values_schema_rejects_an_unknown_key(kit: Any, upstream: Path) -> None:
     defaults, schema = _hub_schema(upstream)
-    values = copy.deepcopy(kit.releases(kit.in_cluster_graph("sandbox"))["jupyterhub"].inputs["values"])
+    values = copy.deepcopy(
+        kit.releases(kit.in_cluster_graph("sandbox"))["jupyterhub"].inputs["values"]
+    )
     values["singleuser"]["storage"]["size"] = values["singleuser"]["storage"].pop("capacity")
     assert not jsonschema.Draft7Validator(schema).is_valid(kit.deep_merge(defaults, values))
 
@@ -128,11 +155,21 @@ def _has_path(tree: Any, path: tuple[str, ...]) -> bool:
     ("chart", "folder", "free_form"),
     [
         # security contexts are free-form maps in the charts: the key must exist, not its fields
-        ("spark-operator", "spark-operator", ("podSecurityContext", "securityContext", "serviceAccount")),
-        ("strimzi-kafka-operator", "strimzi", ("podSecurityContext", "securityContext", "extraEnvs")),
+        (
+            "spark-operator",
+            "spark-operator",
+            ("podSecurityContext", "securityContext", "serviceAccount"),
+        ),
+        (
+            "strimzi-kafka-operator",
+            "strimzi",
+            ("podSecurityContext", "securityContext", "extraEnvs"),
+        ),
     ],
 )
-def test_operator_values_use_keys_the_upstream_chart_defines(kit: Any, upstream: Path, chart: str, folder: str, free_form: tuple[str, ...]) -> None:
+def test_operator_values_use_keys_the_upstream_chart_defines(
+    kit: Any, upstream: Path, chart: str, folder: str, free_form: tuple[str, ...]
+) -> None:
     with (upstream / folder / "values.yaml").open() as fh:
         defaults = yaml.safe_load(fh)
     values = kit.releases(kit.in_cluster_graph("fraud"))[chart].inputs["values"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 
 from dsenv.spec.model import EnvironmentSpec
 from dsenv.templating import render
@@ -65,7 +65,7 @@ def image_workflows_for(root: str | os.PathLike[str], profiles_dir: str) -> list
     from dsenv.spec.expand import expand_profile
 
     folder = os.path.join(root, profiles_dir)
-    if not os.path.isdir(folder):
+    if not Path(folder).is_dir():
         return []  # no profiles yet: nothing to build
     files: list[tuple[str, str]] = []
     for path in find_profiles([folder]):

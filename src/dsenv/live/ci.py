@@ -44,5 +44,7 @@ def drift_workflow(provider: str) -> tuple[str, str]:
     raise UsageError(f"--provider must be one of {', '.join(PROVIDERS)}, not {provider!r}")
 
 
-def write_workflows(writer: Writer, workflows: Sequence[tuple[str, str]], **context: Any) -> list[Path]:
+def write_workflows(
+    writer: Writer, workflows: Sequence[tuple[str, str]], **context: Any
+) -> list[Path]:
     return [writer.write(output, render(template, **context)) for template, output in workflows]

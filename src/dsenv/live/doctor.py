@@ -40,27 +40,41 @@ def check_aws() -> Check:
     try:
         ident = boto3.client("sts").get_caller_identity()
     except Exception as exc:  # no credentials, expired token, no endpoint: all the same fix
-        return Check("AWS identity", "warn", f"no usable AWS credentials ({type(exc).__name__})",
-                     "aws sso login / set AWS_PROFILE (not needed for target kubernetes)")
+        return Check(
+            "AWS identity",
+            "warn",
+            f"no usable AWS credentials ({type(exc).__name__})",
+            "aws sso login / set AWS_PROFILE (not needed for target kubernetes)",
+        )
     return Check("AWS identity", "ok", f"{ident['Arn']} (account {ident['Account']})")
 
 
 def check_kube() -> Check:
     path = Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0]).expanduser()
     if not path.is_file():
-        return Check("kube context", "warn", f"no kubeconfig at {path}",
-                     "set KUBECONFIG or run `aws eks update-kubeconfig` (needed for target kubernetes)")
+        return Check(
+            "kube context",
+            "warn",
+            f"no kubeconfig at {path}",
+            "set KUBECONFIG or run `aws eks update-kubeconfig` (needed for target kubernetes)",
+        )
     import yaml
 
     try:
         config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        return Check("kube context", "fail", f"{path} does not parse: {exc}", "fix or regenerate it")
+        return Check(
+            "kube context", "fail", f"{path} does not parse: {exc}", "fix or regenerate it"
+        )
     current = config.get("current-context")
     names = [c.get("name") for c in config.get("contexts") or []]
     if not current:
-        return Check("kube context", "warn", f"{path}: no current context ({len(names)} known)",
-                     "kubectl config use-context NAME")
+        return Check(
+            "kube context",
+            "warn",
+            f"{path}: no current context ({len(names)} known)",
+            "kubectl config use-context NAME",
+        )
     return Check("kube context", "ok", f"{current} ({path})")
 
 
@@ -82,17 +96,30 @@ def check_backend(settings: LiveSettings) -> list[Check]:
         except (OSError, ValueError):
             who = "unreadable lock"
         stack = lock.parent.name
-        checks.append(Check(f"lock {stack}", "warn", f"held by {who}",
-                            f"if that process is gone: pulumi cancel --stack {stack}"))
+        checks.append(
+            Check(
+                f"lock {stack}",
+                "warn",
+                f"held by {who}",
+                f"if that process is gone: pulumi cancel --stack {stack}",
+            )
+        )
     for path in sorted((state / ".pulumi" / "stacks").glob("*/*.json")):
         try:
-            pending = json.loads(path.read_text(encoding="utf-8"))["deployment"].get("pending_operations")
+            pending = json.loads(path.read_text(encoding="utf-8"))["deployment"].get(
+                "pending_operations"
+            )
         except (OSError, ValueError, KeyError, TypeError):
             continue
         if pending:
-            checks.append(Check(f"stack {path.stem}", "fail",
-                                f"{len(pending)} pending operation(s) from an interrupted run",
-                                f"check the cloud, then dsenv refresh (stack {path.stem})"))
+            checks.append(
+                Check(
+                    f"stack {path.stem}",
+                    "fail",
+                    f"{len(pending)} pending operation(s) from an interrupted run",
+                    f"check the cloud, then dsenv refresh (stack {path.stem})",
+                )
+            )
     return checks
 
 

@@ -35,8 +35,13 @@ class Finding:
     paths: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"kind": self.kind, "urn": self.urn, "type": self.type, "op": self.op,
-                "paths": list(self.paths)}
+        return {
+            "kind": self.kind,
+            "urn": self.urn,
+            "type": self.type,
+            "op": self.op,
+            "paths": list(self.paths),
+        }
 
 
 @dataclass
@@ -54,9 +59,14 @@ class StackDrift:
         return "drift" if self.findings else "clean"
 
     def to_json(self) -> dict[str, Any]:
-        return {"stack": self.stack, "profile": self.profile, "status": self.status,
-                "error": self.error, "seconds": round(self.seconds, 3),
-                "findings": [f.to_json() for f in self.findings]}
+        return {
+            "stack": self.stack,
+            "profile": self.profile,
+            "status": self.status,
+            "error": self.error,
+            "seconds": round(self.seconds, 3),
+            "findings": [f.to_json() for f in self.findings],
+        }
 
 
 @dataclass
@@ -76,8 +86,12 @@ class DriftReport:
 
     def to_json(self) -> dict[str, Any]:
         counts = {k: sum(s.status == k for s in self.stacks) for k in ("clean", "drift", "error")}
-        return {"kinds": list(self.kinds), "seconds": round(self.seconds, 3), **counts,
-                "stacks": [s.to_json() for s in self.stacks]}
+        return {
+            "kinds": list(self.kinds),
+            "seconds": round(self.seconds, 3),
+            **counts,
+            "stacks": [s.to_json() for s in self.stacks],
+        }
 
 
 @dataclass(frozen=True)
@@ -109,8 +123,9 @@ def shard(targets: Sequence[DriftTarget], index: int, total: int) -> list[DriftT
     return ordered[index - 1 :: total]
 
 
-def check_stack(engine: Engine, target: DriftTarget, kinds: Sequence[Kind],
-                tagging_client: Any = None) -> StackDrift:
+def check_stack(
+    engine: Engine, target: DriftTarget, kinds: Sequence[Kind], tagging_client: Any = None
+) -> StackDrift:
     from dsenv.live.unmanaged import unmanaged
 
     started = time.monotonic()
@@ -119,23 +134,27 @@ def check_stack(engine: Engine, target: DriftTarget, kinds: Sequence[Kind],
         stack = engine.open(target.stack, target.program, create=False)
         if stack is None:
             result.findings.append(
-                Finding("pending", target.stack, "pulumi:pulumi:Stack", "create"))
+                Finding("pending", target.stack, "pulumi:pulumi:Stack", "create")
+            )
             return result
         if "pending" in kinds:
             recorder = Recorder()
             stack.preview(recorder, expect_no_changes=True)
-            result.findings += [Finding("pending", s.urn, s.type, s.op, s.paths)
-                                for s in recorder.changed()]
+            result.findings += [
+                Finding("pending", s.urn, s.type, s.op, s.paths) for s in recorder.changed()
+            ]
         if "cloud" in kinds:
             recorder = Recorder()
             stack.preview_refresh(recorder)
-            result.findings += [Finding("cloud", s.urn, s.type, s.op, s.paths)
-                                for s in recorder.changed()]
+            result.findings += [
+                Finding("cloud", s.urn, s.type, s.op, s.paths) for s in recorder.changed()
+            ]
         if "unmanaged" in kinds and target.region:
             outputs = [r.outputs for r in stack.resources()]
-            result.findings += [Finding("unmanaged", arn, "aws", "unmanaged")
-                                for arn in unmanaged(target.team, target.region, outputs,
-                                                     tagging_client)]
+            result.findings += [
+                Finding("unmanaged", arn, "aws", "unmanaged")
+                for arn in unmanaged(target.team, target.region, outputs, tagging_client)
+            ]
     except DsenvError as exc:
         result.error = exc.render()
     finally:
@@ -143,8 +162,14 @@ def check_stack(engine: Engine, target: DriftTarget, kinds: Sequence[Kind],
     return result
 
 
-def run_drift(engine: Engine, targets: Sequence[DriftTarget], *, concurrency: int = 4,
-              kinds: Sequence[Kind] = KINDS, tagging_client: Any = None) -> DriftReport:
+def run_drift(
+    engine: Engine,
+    targets: Sequence[DriftTarget],
+    *,
+    concurrency: int = 4,
+    kinds: Sequence[Kind] = KINDS,
+    tagging_client: Any = None,
+) -> DriftReport:
     if concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     started = time.monotonic()
@@ -158,8 +183,9 @@ def run_drift(engine: Engine, targets: Sequence[DriftTarget], *, concurrency: in
         pool.shutdown(wait=True, cancel_futures=True)
         raise
     pool.shutdown()
-    return DriftReport(sorted(stacks, key=lambda s: s.stack), tuple(kinds),
-                       time.monotonic() - started)
+    return DriftReport(
+        sorted(stacks, key=lambda s: s.stack), tuple(kinds), time.monotonic() - started
+    )
 
 
 def targets_from_profiles(paths: Sequence[Path]) -> list[DriftTarget]:

@@ -137,14 +137,17 @@ class Engine:
     @overload
     def open(self, stack_name: str, program: Callable[[], None]) -> LiveStack: ...
     @overload
-    def open(self, stack_name: str, program: Callable[[], None], *,
-             create: Literal[True]) -> LiveStack: ...
+    def open(
+        self, stack_name: str, program: Callable[[], None], *, create: Literal[True]
+    ) -> LiveStack: ...
     @overload
-    def open(self, stack_name: str, program: Callable[[], None], *,
-             create: bool) -> LiveStack | None: ...
+    def open(
+        self, stack_name: str, program: Callable[[], None], *, create: bool
+    ) -> LiveStack | None: ...
 
-    def open(self, stack_name: str, program: Callable[[], None], *,
-             create: bool = True) -> LiveStack | None:
+    def open(
+        self, stack_name: str, program: Callable[[], None], *, create: bool = True
+    ) -> LiveStack | None:
         """The stack, created when missing; with create=False, None when it does not exist."""
         work_dir = self.settings.work_dir(stack_name)
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -160,8 +163,9 @@ class Engine:
         try:
             stack = self._call(
                 f"opening stack {stack_name}",
-                lambda: init(stack_name=stack_name, project_name=PROJECT, program=program,
-                             opts=opts),
+                lambda: init(
+                    stack_name=stack_name, project_name=PROJECT, program=program, opts=opts
+                ),
             )[0]
         except OperationalError as exc:
             if not create and "no stack named" in str(exc):
@@ -188,7 +192,9 @@ class Engine:
                 raise translate(what, exc, kind, attempts=attempt) from None
 
 
-def translate(what: str, exc: CommandError, kind: Failure, *, attempts: int = 1) -> OperationalError:
+def translate(
+    what: str, exc: CommandError, kind: Failure, *, attempts: int = 1
+) -> OperationalError:
     text = str(exc)
     if kind == "lock":
         return StackLockedError(
@@ -244,15 +250,22 @@ class LiveStack:
         return {"version": deployment.version, "deployment": deployment.deployment}
 
     def import_state(self, state: dict[str, Any]) -> None:
-        deployment = auto.Deployment(version=state.get("version"), deployment=state.get("deployment"))
-        self.engine._call(f"importing state into {self.name}", lambda: self.stack.import_stack(deployment))
+        deployment = auto.Deployment(
+            version=state.get("version"), deployment=state.get("deployment")
+        )
+        self.engine._call(
+            f"importing state into {self.name}", lambda: self.stack.import_stack(deployment)
+        )
 
     def resources(self, state: dict[str, Any] | None = None) -> list[StateResource]:
         state = state if state is not None else self.export()
         return [
             StateResource(
-                urn=r["urn"], type=r["type"], parent=r.get("parent") or None,
-                protect=bool(r.get("protect")), custom=bool(r.get("custom")),
+                urn=r["urn"],
+                type=r["type"],
+                parent=r.get("parent") or None,
+                protect=bool(r.get("protect")),
+                custom=bool(r.get("custom")),
                 outputs=r.get("outputs") or {},
             )
             for r in (state.get("deployment") or {}).get("resources") or []
@@ -287,12 +300,18 @@ class LiveStack:
         return snapshot
 
     # -- operations ---------------------------------------------------------------------
-    def preview(self, recorder: Recorder, *, targets: list[str] | None = None,
-                expect_no_changes: bool = False) -> OpResult:
+    def preview(
+        self,
+        recorder: Recorder,
+        *,
+        targets: list[str] | None = None,
+        expect_no_changes: bool = False,
+    ) -> OpResult:
         def run() -> str:
             try:
-                return self.stack.preview(on_event=recorder, target=targets,
-                                          expect_no_changes=expect_no_changes or None).stdout
+                return self.stack.preview(
+                    on_event=recorder, target=targets, expect_no_changes=expect_no_changes or None
+                ).stdout
             except CommandError as exc:
                 # Changes where none were expected: the events already say which.
                 if expect_no_changes and _NO_CHANGES in str(exc):
@@ -320,19 +339,28 @@ class LiveStack:
     def refresh(self, recorder: Recorder, *, clear_pending_creates: bool = False) -> OpResult:
         result, attempts = self.engine._call(
             f"refresh of {self.name}",
-            lambda: self.stack.refresh(on_event=recorder,
-                                       clear_pending_creates=clear_pending_creates or None),
+            lambda: self.stack.refresh(
+                on_event=recorder, clear_pending_creates=clear_pending_creates or None
+            ),
         )
         return OpResult("refresh", recorder, result.stdout, attempts=attempts)
 
-    def destroy(self, recorder: Recorder, *, targets: list[str] | None = None,
-                exclude_protected: bool = False) -> OpResult:
+    def destroy(
+        self,
+        recorder: Recorder,
+        *,
+        targets: list[str] | None = None,
+        exclude_protected: bool = False,
+    ) -> OpResult:
         snapshot = self._guard("destroy")
         state = snapshot.load()
         if not exclude_protected:
             chosen = set(targets) if targets else None
-            protected = [r.urn for r in self.resources(state)
-                         if r.protect and (chosen is None or r.urn in chosen)]
+            protected = [
+                r.urn
+                for r in self.resources(state)
+                if r.protect and (chosen is None or r.urn in chosen)
+            ]
             if protected:
                 raise ProtectedResourcesError(
                     f"{self.name}: destroy stopped before it started: {len(protected)} protected "
@@ -341,8 +369,9 @@ class LiveStack:
                 )
         result, attempts = self.engine._call(
             f"destroy of {self.name}",
-            lambda: self.stack.destroy(on_event=recorder, target=targets,
-                                       exclude_protected=exclude_protected or None),
+            lambda: self.stack.destroy(
+                on_event=recorder, target=targets, exclude_protected=exclude_protected or None
+            ),
         )
         return OpResult("destroy", recorder, result.stdout, snapshot, attempts)
 

@@ -19,8 +19,16 @@ if TYPE_CHECKING:
 #: Operations that change nothing in the cloud.
 NO_CHANGE = frozenset({"same", "read", "refresh"})
 SYMBOLS = {
-    "create": "+", "update": "~", "delete": "-", "replace": "+-", "create-replacement": "+-",
-    "delete-replaced": "-", "same": " ", "read": ">", "refresh": "~", "import": "=",
+    "create": "+",
+    "update": "~",
+    "delete": "-",
+    "replace": "+-",
+    "create-replacement": "+-",
+    "delete-replaced": "-",
+    "same": " ",
+    "read": ">",
+    "refresh": "~",
+    "import": "=",
 }
 
 
@@ -45,8 +53,13 @@ class Step:
         return self.op not in NO_CHANGE
 
     def to_json(self) -> dict[str, object]:
-        return {"urn": self.urn, "type": self.type, "name": self.name, "op": self.op,
-                "paths": list(self.paths)}
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "op": self.op,
+            "paths": list(self.paths),
+        }
 
 
 @dataclass(frozen=True)
@@ -58,8 +71,9 @@ class Diagnostic:
 
 def _step(meta: StepEventMetadata, *, done: bool = False, failed: bool = False) -> Step:
     paths = tuple(sorted((meta.detailed_diff or {}).keys())) or tuple(sorted(meta.diffs or ()))
-    return Step(urn=meta.urn, type=meta.type, op=meta.op.value, paths=paths, done=done,
-                failed=failed)
+    return Step(
+        urn=meta.urn, type=meta.type, op=meta.op.value, paths=paths, done=done, failed=failed
+    )
 
 
 @dataclass
@@ -85,14 +99,18 @@ class Recorder:
             if step is not None:
                 previous = self.steps.get(step.urn)
                 if previous and not step.paths and previous.paths:
-                    step = Step(step.urn, step.type, step.op, previous.paths, step.done, step.failed)
+                    step = Step(
+                        step.urn, step.type, step.op, previous.paths, step.done, step.failed
+                    )
                 self.steps[step.urn] = step
             if event.diagnostic_event:
                 d = event.diagnostic_event
                 self.diagnostics.append(Diagnostic(d.severity, d.message.strip(), d.urn))
             if event.summary_event:
-                self.summary = {str(getattr(k, "value", k)): int(v)
-                                for k, v in event.summary_event.resource_changes.items()}
+                self.summary = {
+                    str(getattr(k, "value", k)): int(v)
+                    for k, v in event.summary_event.resource_changes.items()
+                }
         if step is not None and self.listener:
             self.listener(step)
 
@@ -100,8 +118,9 @@ class Recorder:
         """Steps that change something, resource by resource, stack resource excluded."""
         with self._lock:
             steps = list(self.steps.values())
-        return sorted((s for s in steps if s.changes and s.type != "pulumi:pulumi:Stack"),
-                      key=lambda s: s.urn)
+        return sorted(
+            (s for s in steps if s.changes and s.type != "pulumi:pulumi:Stack"), key=lambda s: s.urn
+        )
 
     def messages(self, severity: str) -> list[str]:
         return [d.message for d in self.diagnostics if d.severity == severity]

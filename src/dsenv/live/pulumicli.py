@@ -76,8 +76,13 @@ class InterruptibleCommand(PulumiCommand):
                 sink.append(stripped)
 
         with subprocess.Popen(
-            [self.command, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
-            env=env, encoding="utf-8", start_new_session=True,
+            [self.command, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=cwd,
+            env=env,
+            encoding="utf-8",
+            start_new_session=True,
         ) as process:
             with self._lock:
                 self._running.add(process)

@@ -24,8 +24,10 @@ def to_table(report: DriftReport) -> str:
         if s.error:
             lines += [f"    error: {ln}" for ln in s.error.splitlines()]
     data = report.to_json()
-    lines.append(f"{len(report.stacks)} stacks: {data['clean']} clean, {data['drift']} drifted, "
-                 f"{data['error']} not checked ({report.seconds:.1f}s)")
+    lines.append(
+        f"{len(report.stacks)} stacks: {data['clean']} clean, {data['drift']} drifted, "
+        f"{data['error']} not checked ({report.seconds:.1f}s)"
+    )
     return "\n".join(lines)
 
 
@@ -34,22 +36,36 @@ def to_json(report: DriftReport) -> str:
 
 
 def _case(suite: ET.Element, s: StackDrift) -> None:
-    case = ET.SubElement(suite, "testcase", name=s.stack, classname=f"dsenv.drift.{s.profile}",
-                         time=f"{s.seconds:.3f}")
+    case = ET.SubElement(
+        suite,
+        "testcase",
+        name=s.stack,
+        classname=f"dsenv.drift.{s.profile}",
+        time=f"{s.seconds:.3f}",
+    )
     if s.error:
-        ET.SubElement(case, "error", message="could not check drift", type="OperationalError").text = s.error
+        ET.SubElement(
+            case, "error", message="could not check drift", type="OperationalError"
+        ).text = s.error
     elif s.findings:
-        failure = ET.SubElement(case, "failure", message=f"{len(s.findings)} drifted resource(s)",
-                                type="drift")
+        failure = ET.SubElement(
+            case, "failure", message=f"{len(s.findings)} drifted resource(s)", type="drift"
+        )
         failure.text = "\n".join(_finding_line(f) for f in s.findings)
 
 
 def to_junit(report: DriftReport) -> str:
     data = report.to_json()
     root = ET.Element("testsuites", name="dsenv drift")
-    suite = ET.SubElement(root, "testsuite", name="dsenv drift", tests=str(len(report.stacks)),
-                          failures=str(data["drift"]), errors=str(data["error"]),
-                          time=f"{report.seconds:.3f}")
+    suite = ET.SubElement(
+        root,
+        "testsuite",
+        name="dsenv drift",
+        tests=str(len(report.stacks)),
+        failures=str(data["drift"]),
+        errors=str(data["error"]),
+        time=f"{report.seconds:.3f}",
+    )
     for s in report.stacks:
         _case(suite, s)
     ET.indent(root)
@@ -78,10 +94,14 @@ def to_markdown(report: DriftReport) -> str:
             note = _md(s.error.splitlines()[0]) if s.error else ""
             out.append(f"| {s.stack} | {status} | | | {note} | |")
         for f in s.findings:
-            out.append(f"| {s.stack} | {status} | {f.kind} | {f.op} | `{_md(f.urn)}` | "
-                       f"{_md(', '.join(f.paths))} |")
+            out.append(
+                f"| {s.stack} | {status} | {f.kind} | {f.op} | `{_md(f.urn)}` | "
+                f"{_md(', '.join(f.paths))} |"
+            )
     return "\n".join(out) + "\n"
 
 
 def render(report: DriftReport, fmt: str) -> str:
-    return {"table": to_table, "json": to_json, "junit": to_junit, "markdown": to_markdown}[fmt](report)
+    return {"table": to_table, "json": to_json, "junit": to_junit, "markdown": to_markdown}[fmt](
+        report
+    )

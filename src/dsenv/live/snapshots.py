@@ -36,11 +36,13 @@ class SnapshotStore:
     root: Path
     keep: int = DEFAULT_KEEP
 
-    def save(self, stack: str, op: str, state: dict[str, Any], *, now: datetime | None = None) -> Snapshot:
+    def save(
+        self, stack: str, op: str, state: dict[str, Any], *, now: datetime | None = None
+    ) -> Snapshot:
         taken = now or datetime.now(UTC)
         name = f"{taken.strftime('%Y%m%dT%H%M%S%fZ')}-{op}.json"
         Writer(self.root / stack).write(name, json.dumps(state, indent=2, sort_keys=True))
-        for old in self.list(stack)[self.keep:]:
+        for old in self.list(stack)[self.keep :]:
             old.path.unlink(missing_ok=True)
         return self.get(stack, name.removesuffix(".json"))
 
@@ -56,8 +58,12 @@ class SnapshotStore:
                 continue
             taken = datetime.strptime(match["stamp"], "%Y%m%dT%H%M%S%fZ").replace(tzinfo=UTC)
             try:
-                resources = len(json.loads(path.read_text(encoding="utf-8"))
-                                .get("deployment", {}).get("resources") or [])
+                resources = len(
+                    json.loads(path.read_text(encoding="utf-8"))
+                    .get("deployment", {})
+                    .get("resources")
+                    or []
+                )
             except (OSError, ValueError):
                 continue
             found.append(Snapshot(stack, path.stem, match["op"], taken, path, resources))
@@ -73,5 +79,7 @@ class SnapshotStore:
         matches = [s for s in snapshots if s.id.startswith(snapshot_id)]
         if len(matches) != 1:
             known = ", ".join(s.id for s in snapshots[:5])
-            raise UsageError(f"{len(matches)} snapshots of {stack} match {snapshot_id!r}; newest: {known}")
+            raise UsageError(
+                f"{len(matches)} snapshots of {stack} match {snapshot_id!r}; newest: {known}"
+            )
         return matches[0]

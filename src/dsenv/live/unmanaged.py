@@ -44,7 +44,9 @@ def tagged_arns(team: str, region: str, client: Any = None) -> Iterator[tuple[st
                 ClientError,
             )
         except ImportError as exc:
-            raise OperationalError("the unmanaged check needs boto3", hint="pip install boto3") from exc
+            raise OperationalError(
+                "the unmanaged check needs boto3", hint="pip install boto3"
+            ) from exc
         try:
             client = boto3.client("resourcegroupstaggingapi", region_name=region)
         except (BotoCoreError, ClientError) as exc:
@@ -59,6 +61,8 @@ def tagged_arns(team: str, region: str, client: Any = None) -> Iterator[tuple[st
         raise OperationalError(f"listing resources tagged {TEAM_TAG}={team} failed: {exc}") from exc
 
 
-def unmanaged(team: str, region: str, outputs: Iterable[dict[str, Any]], client: Any = None) -> list[str]:
+def unmanaged(
+    team: str, region: str, outputs: Iterable[dict[str, Any]], client: Any = None
+) -> list[str]:
     known = state_arns(outputs)
     return sorted(arn for arn, _ in tagged_arns(team, region, client) if arn not in known)

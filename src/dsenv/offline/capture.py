@@ -203,8 +203,10 @@ def _aws_outputs(
     if token == "aws:cloudwatch/logGroup:LogGroup":
         return {"arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{name}"}
     if token == "aws:eks/nodeGroup:NodeGroup":
-        return {"resources": [{"autoscalingGroups": [{"name": f"eks-{name}-{resource_id[-8:]}"}]}],
-                "arn": f"arn:aws:eks:{region}:{ACCOUNT_ID}:nodegroup/{state.get('clusterName', '')}/{name}/{resource_id[-8:]}"}
+        return {
+            "resources": [{"autoscalingGroups": [{"name": f"eks-{name}-{resource_id[-8:]}"}]}],
+            "arn": f"arn:aws:eks:{region}:{ACCOUNT_ID}:nodegroup/{state.get('clusterName', '')}/{name}/{resource_id[-8:]}",
+        }
     if token == "aws:emrserverless/application:Application":
         return {"arn": f"arn:aws:emr-serverless:{region}:{ACCOUNT_ID}:/applications/{resource_id}"}
     return {}

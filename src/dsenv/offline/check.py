@@ -29,8 +29,12 @@ from dsenv.offline.rules import RULES, SEVERITIES, Finding, chart_name, run_rule
 
 @dataclass
 class Schemas:
-    crds: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)  # (apiVersion, kind) -> schema
-    values: dict[str, tuple[dict[str, Any], dict[str, Any]]] = field(default_factory=dict)  # chart -> (schema, defaults)
+    crds: dict[tuple[str, str], dict[str, Any]] = field(
+        default_factory=dict
+    )  # (apiVersion, kind) -> schema
+    values: dict[str, tuple[dict[str, Any], dict[str, Any]]] = field(
+        default_factory=dict
+    )  # chart -> (schema, defaults)
 
 
 #: libyaml when available: CRD files are large and the pure-Python parser is slow on them.
@@ -77,7 +81,9 @@ def find_values_schemas(root: Path) -> dict[str, tuple[dict[str, Any], dict[str,
             chart = path.name.split(".values.schema.")[0]
             defaults_file = path.parent / f"{chart}.values.yaml"
         schema = next(_documents(path))
-        defaults: dict[str, Any] = next(_documents(defaults_file), {}) if defaults_file.is_file() else {}
+        defaults: dict[str, Any] = (
+            next(_documents(defaults_file), {}) if defaults_file.is_file() else {}
+        )
         found[chart] = (schema, defaults or {})
     return found
 
@@ -88,8 +94,12 @@ def load_schemas(root: Path | None) -> Schemas:
         return schemas
     if not root.exists():
         raise UsageError(f"--schemas {root}: no such file or folder")
-    files = [root] if root.is_file() else sorted(
-        p for p in root.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file()
+    files = (
+        [root]
+        if root.is_file()
+        else sorted(
+            p for p in root.rglob("*") if p.suffix in (".yaml", ".yml", ".json") and p.is_file()
+        )
     )
     for path in files:
         try:
@@ -172,8 +182,15 @@ def check_schemas(graph: ResourceGraph, schemas: Schemas, kubernetes_version: st
             values = deep_update(defaults, r.inputs.get("values") or {})
             validator = jsonschema.validators.validator_for(schema)(schema)
             for error in sorted(validator.iter_errors(values), key=lambda e: list(e.absolute_path)):
-                findings.append(_finding("schema-chart-values", "high", r, _json_path(["values", *error.absolute_path]),
-                                         f"chart {chart} values: {error.message}"))
+                findings.append(
+                    _finding(
+                        "schema-chart-values",
+                        "high",
+                        r,
+                        _json_path(["values", *error.absolute_path]),
+                        f"chart {chart} values: {error.message}",
+                    )
+                )
             validated["chart-values"] += 1
             continue
         if "kind" not in r.inputs:
@@ -185,8 +202,15 @@ def check_schemas(graph: ResourceGraph, schemas: Schemas, kubernetes_version: st
             obj = {k: v for k, v in r.inputs.items() if k != "metadata"}
             validator = jsonschema.Draft7Validator(strict_crds[key])
             for error in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path)):
-                findings.append(_finding("schema-custom-resource", "high", r, _json_path(error.absolute_path),
-                                         f"{key[1]} ({key[0]}): {error.message}"))
+                findings.append(
+                    _finding(
+                        "schema-custom-resource",
+                        "high",
+                        r,
+                        _json_path(error.absolute_path),
+                        f"{key[1]} ({key[0]}): {error.message}",
+                    )
+                )
             validated["crd"] += 1
             continue
         try:
@@ -195,14 +219,26 @@ def check_schemas(graph: ResourceGraph, schemas: Schemas, kubernetes_version: st
             unchecked.append(f"{r.type} {r.name} (no CRD for {key[0]} {key[1]})")
             continue
         except kubernetes_validate.ValidationError as error:
-            findings.append(_finding("schema-kubernetes", "high", r, _json_path(error.path) or ".",
-                                     f"{key[1]} ({key[0]}, Kubernetes {kubernetes_version}): {error.message}"))
+            findings.append(
+                _finding(
+                    "schema-kubernetes",
+                    "high",
+                    r,
+                    _json_path(error.path) or ".",
+                    f"{key[1]} ({key[0]}, Kubernetes {kubernetes_version}): {error.message}",
+                )
+            )
         validated["kubernetes-core"] += 1
     return CheckReport(findings, validated, unchecked)
 
 
-def check(graph: ResourceGraph, *, kubernetes_version: str, schemas: Schemas | None = None,
-          min_severity: str = "low") -> CheckReport:
+def check(
+    graph: ResourceGraph,
+    *,
+    kubernetes_version: str,
+    schemas: Schemas | None = None,
+    min_severity: str = "low",
+) -> CheckReport:
     report = check_schemas(graph, schemas or Schemas(), kubernetes_version)
     report.findings += run_rules(graph)
     report.validated["security-rules"] = len(RULES)
@@ -217,7 +253,9 @@ def check(graph: ResourceGraph, *, kubernetes_version: str, schemas: Schemas | N
 def render_text(report: CheckReport) -> str:
     lines = []
     for f in report.findings:
-        lines.append(f"{f.severity.upper():<8} {f.rule}  {f.type} {f.name}  {f.path or '.'}\n         {f.message}")
+        lines.append(
+            f"{f.severity.upper():<8} {f.rule}  {f.type} {f.name}  {f.path or '.'}\n         {f.message}"
+        )
     v = report.validated
     lines.append(
         f"checked {v['kubernetes-core']} core objects (kubernetes-validate strict), {v['crd']} custom resources "

@@ -27,9 +27,22 @@ def price_table(user_file: Path | None = None) -> dict[str, Any]:
 
 
 _QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P|GB|GiB|TB)?$")
-_GIB = {None: 1 / 2**30, "Ki": 1 / 2**20, "Mi": 1 / 1024, "Gi": 1, "GiB": 1, "Ti": 1024, "Pi": 2**20,
-        "K": 1e3 / 2**30, "M": 1e6 / 2**30, "G": 1e9 / 2**30, "GB": 1e9 / 2**30, "T": 1e12 / 2**30,
-        "TB": 1e12 / 2**30, "P": 1e15 / 2**30}
+_GIB = {
+    None: 1 / 2**30,
+    "Ki": 1 / 2**20,
+    "Mi": 1 / 1024,
+    "Gi": 1,
+    "GiB": 1,
+    "Ti": 1024,
+    "Pi": 2**20,
+    "K": 1e3 / 2**30,
+    "M": 1e6 / 2**30,
+    "G": 1e9 / 2**30,
+    "GB": 1e9 / 2**30,
+    "T": 1e12 / 2**30,
+    "TB": 1e12 / 2**30,
+    "P": 1e15 / 2**30,
+}
 
 
 def gib(quantity: Any) -> float:
@@ -74,14 +87,19 @@ class CostReport:
         for line in self.lines:
             idle, peak = out.get(line.capability, (0.0, 0.0))
             out[line.capability] = (idle + line.idle, peak + line.peak)
-        return {k: (round(v[0], 2), round(v[1], 2)) for k, v in sorted(out.items(), key=lambda kv: _capability_order(kv[0]))}
+        return {
+            k: (round(v[0], 2), round(v[1], 2))
+            for k, v in sorted(out.items(), key=lambda kv: _capability_order(kv[0]))
+        }
 
     def over(self, basis: str) -> list[str]:
         """Which limits the `basis` ("idle" or "peak") estimate exceeds."""
         value = self.peak if basis == "peak" else self.idle
         out = []
         if self.budget is not None and value > self.budget:
-            out.append(f"{basis} estimate ${value:,.2f} exceeds the team budget ${self.budget:,.2f}")
+            out.append(
+                f"{basis} estimate ${value:,.2f} exceeds the team budget ${self.budget:,.2f}"
+            )
         if self.org_cap is not None and value > self.org_cap:
             out.append(f"{basis} estimate ${value:,.2f} exceeds the org cap ${self.org_cap:,.2f}")
         return out
@@ -93,7 +111,9 @@ class CostReport:
             "currency": "USD",
             "prices": {"region": self.region, "date": self.date},
             "monthly": {"idle": self.idle, "peak": self.peak},
-            "by_capability": {k: {"idle": v[0], "peak": v[1]} for k, v in self.by_capability().items()},
+            "by_capability": {
+                k: {"idle": v[0], "peak": v[1]} for k, v in self.by_capability().items()
+            },
             "budget": {"team_monthly_usd": self.budget, "org_max_monthly_usd": self.org_cap},
             "lines": [dict(line.__dict__) for line in self.lines],
             "assumptions": self.assumptions,
@@ -110,14 +130,26 @@ class _Pricer:
         self.warnings: list[str] = []
 
     def add(self, r: Resource, item: str, idle: float, peak: float) -> None:
-        self.lines.append(CostLine(r.capability, f"{r.type} {r.name}", item, round(idle, 2), round(peak, 2)))
+        self.lines.append(
+            CostLine(r.capability, f"{r.type} {r.name}", item, round(idle, 2), round(peak, 2))
+        )
 
     def resource(self, r: Resource) -> None:
         p, h, t, inp = self.p, self.hours, r.type, r.inputs
         if t == "aws:eks/cluster:Cluster":
-            self.add(r, f"EKS control plane {p['eks_cluster_hour']}/h x {h:g} h", p["eks_cluster_hour"] * h, p["eks_cluster_hour"] * h)
+            self.add(
+                r,
+                f"EKS control plane {p['eks_cluster_hour']}/h x {h:g} h",
+                p["eks_cluster_hour"] * h,
+                p["eks_cluster_hour"] * h,
+            )
         elif t == "aws:ec2/natGateway:NatGateway":
-            self.add(r, f"NAT gateway {p['nat_gateway_hour']}/h x {h:g} h", p["nat_gateway_hour"] * h, p["nat_gateway_hour"] * h)
+            self.add(
+                r,
+                f"NAT gateway {p['nat_gateway_hour']}/h x {h:g} h",
+                p["nat_gateway_hour"] * h,
+                p["nat_gateway_hour"] * h,
+            )
         elif t == "aws:eks/nodeGroup:NodeGroup":
             self.node_group(r)
         elif t == "aws:msk/cluster:Cluster":
@@ -128,7 +160,9 @@ class _Pricer:
             if rate is None:
                 self.warnings.append(f"no price for MSK broker type {kind}; counted as 0")
                 rate = 0.0
-            size = gib(((info.get("storageInfo") or {}).get("ebsStorageInfo") or {}).get("volumeSize") or 0)
+            size = gib(
+                ((info.get("storageInfo") or {}).get("ebsStorageInfo") or {}).get("volumeSize") or 0
+            )
             cost = brokers * (rate * h + size * p["msk"]["storage_gib_month"])
             self.add(r, f"{brokers} x {kind} ({rate}/h) + {brokers} x {size:g} GiB", cost, cost)
         elif t == "aws:msk/serverlessCluster:ServerlessCluster":
@@ -136,30 +170,60 @@ class _Pricer:
             self.add(r, "MSK Serverless cluster-hours (partitions extra)", cost, cost)
         elif t in ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2"):
             size = p["s3"]["assumed_gib_per_bucket"]
-            self.add(r, f"S3 {size} GiB assumed", size * p["s3"]["gib_month"], size * p["s3"]["gib_month"])
+            self.add(
+                r,
+                f"S3 {size} GiB assumed",
+                size * p["s3"]["gib_month"],
+                size * p["s3"]["gib_month"],
+            )
         elif t == "aws:ecr/repository:Repository":
             size = p["ecr"]["assumed_gib_per_repository"]
-            self.add(r, f"ECR {size} GiB assumed", size * p["ecr"]["gib_month"], size * p["ecr"]["gib_month"])
+            self.add(
+                r,
+                f"ECR {size} GiB assumed",
+                size * p["ecr"]["gib_month"],
+                size * p["ecr"]["gib_month"],
+            )
         elif t == "aws:kms/key:Key":
             self.add(r, "KMS key", p["kms_key_month"], p["kms_key_month"])
         elif t == "aws:emrserverless/application:Application":
             cap = inp.get("maximumCapacity") or {}
-            vcpu, mem = gib(str(cap.get("cpu", "0")).split()[0]), gib(str(cap.get("memory", "0")).split()[0])
-            peak = (vcpu * p["emr_serverless"]["vcpu_hour"] + mem * p["emr_serverless"]["gb_hour"]) * h
-            self.add(r, f"EMR Serverless max {vcpu:g} vCPU + {mem:g} GB all month (pay per use)", 0.0, peak)
+            vcpu, mem = (
+                gib(str(cap.get("cpu", "0")).split()[0]),
+                gib(str(cap.get("memory", "0")).split()[0]),
+            )
+            peak = (
+                vcpu * p["emr_serverless"]["vcpu_hour"] + mem * p["emr_serverless"]["gb_hour"]
+            ) * h
+            self.add(
+                r,
+                f"EMR Serverless max {vcpu:g} vCPU + {mem:g} GB all month (pay per use)",
+                0.0,
+                peak,
+            )
         elif t.startswith("kubernetes:kafka.strimzi.io/") and t.endswith(":KafkaNodePool"):
             spec = inp.get("spec") or {}
             replicas = int(spec.get("replicas") or 0)
             storage = spec.get("storage") or {}
             volumes = storage.get("volumes") if storage.get("type") == "jbod" else [storage]
-            size = sum(gib(v.get("size")) for v in volumes or [] if v.get("type") == "persistent-claim")
+            size = sum(
+                gib(v.get("size")) for v in volumes or [] if v.get("type") == "persistent-claim"
+            )
             cost = replicas * size * p["ebs_gp3_gib_month"]
             self.add(r, f"{replicas} brokers x {size:g} GiB gp3", cost, cost)
         elif t == "kubernetes:core/v1:PersistentVolumeClaim":
-            size = gib(((inp.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage"))
-            self.add(r, f"{size:g} GiB gp3", size * p["ebs_gp3_gib_month"], size * p["ebs_gp3_gib_month"])
-        elif t.startswith("kubernetes:helm.sh/") and self.spec and self.spec.workspaces and \
-                str(inp.get("chart", "")).endswith(self.spec.workspaces.chart.name):
+            size = gib(
+                ((inp.get("spec") or {}).get("resources") or {}).get("requests", {}).get("storage")
+            )
+            self.add(
+                r, f"{size:g} GiB gp3", size * p["ebs_gp3_gib_month"], size * p["ebs_gp3_gib_month"]
+            )
+        elif (
+            t.startswith("kubernetes:helm.sh/")
+            and self.spec
+            and self.spec.workspaces
+            and str(inp.get("chart", "")).endswith(self.spec.workspaces.chart.name)
+        ):
             users = sorted({m for members in self.spec.workspaces.groups.values() for m in members})
             size = gib(self.spec.workspaces.storage)
             cost = len(users) * size * p["ebs_gp3_gib_month"]
@@ -180,11 +244,15 @@ class _Pricer:
         low, high = int(scaling.get("minSize") or 0), int(scaling.get("maxSize") or 0)
         disk = float(inp.get("diskSize") or 20)  # the EKS default root volume
         per_node = rate * h + disk * p["ebs_gp3_gib_month"]
-        label = f"{kind} {'spot' if spot else 'on-demand'} {rate}/h + {disk:g} GiB, {low}..{high} nodes"
+        label = (
+            f"{kind} {'spot' if spot else 'on-demand'} {rate}/h + {disk:g} GiB, {low}..{high} nodes"
+        )
         self.add(r, label, low * per_node, high * per_node)
 
 
-def estimate(graph: ResourceGraph, spec: EnvironmentSpec | None, prices: dict[str, Any]) -> CostReport:
+def estimate(
+    graph: ResourceGraph, spec: EnvironmentSpec | None, prices: dict[str, Any]
+) -> CostReport:
     pricer = _Pricer(prices, spec)
     for r in graph:
         if r.custom:
@@ -205,8 +273,11 @@ def estimate(graph: ResourceGraph, spec: EnvironmentSpec | None, prices: dict[st
 
 
 def render_text(report: CostReport) -> str:
-    lines = [f"dsenv cost: monthly estimate, USD (prices: {report.region}, {report.date})", "",
-             f"{'capability':<14} {'idle':>12} {'peak':>12}"]
+    lines = [
+        f"dsenv cost: monthly estimate, USD (prices: {report.region}, {report.date})",
+        "",
+        f"{'capability':<14} {'idle':>12} {'peak':>12}",
+    ]
     for cap, (idle, peak) in report.by_capability().items():
         lines.append(f"{cap:<14} {idle:>12,.2f} {peak:>12,.2f}")
     lines.append(f"{'total':<14} {report.idle:>12,.2f} {report.peak:>12,.2f}")
@@ -221,8 +292,12 @@ def render_text(report: CostReport) -> str:
 
 
 def render_markdown(report: CostReport) -> str:
-    out = [f"### dsenv cost (USD/month, prices {report.region}, {report.date})", "",
-           "| capability | idle | peak |", "|---|---:|---:|"]
+    out = [
+        f"### dsenv cost (USD/month, prices {report.region}, {report.date})",
+        "",
+        "| capability | idle | peak |",
+        "|---|---:|---:|",
+    ]
     out += [f"| {c} | {i:,.2f} | {p:,.2f} |" for c, (i, p) in report.by_capability().items()]
     out.append(f"| **total** | **{report.idle:,.2f}** | **{report.peak:,.2f}** |")
     out.append("")

@@ -38,8 +38,17 @@ def changed_paths(old: Any, new: Any, prefix: str = "") -> list[str]:
                 paths += changed_paths(old[key], new[key], sub)
         return paths
     if isinstance(old, list) and isinstance(new, list) and len(old) == len(new):
-        return [p for i, (a, b) in enumerate(zip(old, new, strict=True)) for p in changed_paths(a, b, f"{prefix}[{i}]")]
-    if isinstance(old, str) and isinstance(new, str) and _is_json_document(old) and _is_json_document(new):
+        return [
+            p
+            for i, (a, b) in enumerate(zip(old, new, strict=True))
+            for p in changed_paths(a, b, f"{prefix}[{i}]")
+        ]
+    if (
+        isinstance(old, str)
+        and isinstance(new, str)
+        and _is_json_document(old)
+        and _is_json_document(new)
+    ):
         # policy documents are JSON strings: report the paths inside them
         return changed_paths(json.loads(old), json.loads(new), prefix)
     return [] if old == new else [prefix or "."]
@@ -101,18 +110,36 @@ class Diff:
             "format_version": FORMAT_VERSION,
             "kind": "dsenv-diff",
             "summary": {
-                "added": len(self.added), "removed": len(self.removed), "changed": len(self.changed),
+                "added": len(self.added),
+                "removed": len(self.removed),
+                "changed": len(self.changed),
                 "replaced": sum(c.replaces for c in self.changed),
                 "stateful_replacements": len(self.stateful_replacements),
                 "unchanged": self.unchanged,
             },
-            "added": [{"urn": r.urn, "type": r.type, "capability": r.capability} for r in self.added],
-            "removed": [{"urn": r.urn, "type": r.type, "capability": r.capability,
-                         "stateful": is_stateful(r.type)} for r in self.removed],
+            "added": [
+                {"urn": r.urn, "type": r.type, "capability": r.capability} for r in self.added
+            ],
+            "removed": [
+                {
+                    "urn": r.urn,
+                    "type": r.type,
+                    "capability": r.capability,
+                    "stateful": is_stateful(r.type),
+                }
+                for r in self.removed
+            ],
             "changed": [
-                {"urn": c.resource.urn, "type": c.resource.type, "capability": c.resource.capability,
-                 "paths": list(c.paths), "options": list(c.options), "replace": c.replaces,
-                 "replace_paths": list(c.replace_paths), "stateful": c.stateful}
+                {
+                    "urn": c.resource.urn,
+                    "type": c.resource.type,
+                    "capability": c.resource.capability,
+                    "paths": list(c.paths),
+                    "options": list(c.options),
+                    "replace": c.replaces,
+                    "replace_paths": list(c.replace_paths),
+                    "stateful": c.stateful,
+                }
                 for c in self.changed
             ],
         }
@@ -148,7 +175,9 @@ def diff_graphs(old: ResourceGraph, new: ResourceGraph) -> Diff:
             continue
         regexes = [_trigger_regex(t) for t in replace_triggers(b.type)]
         replace = tuple(p for p in paths if any(rx.match(p) for rx in regexes))
-        result.changed.append(Change(b, a, tuple(paths), tuple(options), replace, is_stateful(b.type)))
+        result.changed.append(
+            Change(b, a, tuple(paths), tuple(options), replace, is_stateful(b.type))
+        )
     return result
 
 
@@ -163,30 +192,46 @@ def render_text(diff: Diff, old_label: str, new_label: str) -> str:
         mark = "+-" if c.replaces else "~ "
         lines.append(f"{mark} {c.resource.type}  {c.resource.name}  [{c.resource.capability}]")
         for p in c.paths:
-            flag = "  REPLACES" + (" (stateful)" if c.stateful else "") if p in c.replace_paths else ""
+            flag = (
+                "  REPLACES" + (" (stateful)" if c.stateful else "") if p in c.replace_paths else ""
+            )
             lines.append(f"      {p}{flag}")
         for o in c.options:
             lines.append(f"      option {o}")
     s = diff.to_json()["summary"]
     if diff.empty:
         lines.append("no changes")
-    lines += ["", f"{s['added']} to add, {s['changed']} to change ({s['replaced']} replaced), "
-              f"{s['removed']} to remove, {s['unchanged']} unchanged"]
+    lines += [
+        "",
+        f"{s['added']} to add, {s['changed']} to change ({s['replaced']} replaced), "
+        f"{s['removed']} to remove, {s['unchanged']} unchanged",
+    ]
     for c in diff.stateful_replacements:
-        lines.append(f"WARNING: {c.resource.type} {c.resource.name} would be REPLACED "
-                     f"(changed: {', '.join(c.replace_paths)}): its data or service is lost")
+        lines.append(
+            f"WARNING: {c.resource.type} {c.resource.name} would be REPLACED "
+            f"(changed: {', '.join(c.replace_paths)}): its data or service is lost"
+        )
     return "\n".join(lines) + "\n"
 
 
 def render_markdown(diff: Diff, old_label: str, new_label: str) -> str:
     s = diff.to_json()["summary"]
-    out = [f"### dsenv diff: `{old_label}` → `{new_label}`", "",
-           f"**{s['added']}** to add, **{s['changed']}** to change ({s['replaced']} replaced), "
-           f"**{s['removed']}** to remove, {s['unchanged']} unchanged.", ""]
+    out = [
+        f"### dsenv diff: `{old_label}` → `{new_label}`",
+        "",
+        f"**{s['added']}** to add, **{s['changed']}** to change ({s['replaced']} replaced), "
+        f"**{s['removed']}** to remove, {s['unchanged']} unchanged.",
+        "",
+    ]
     if diff.stateful_replacements:
-        out += ["> [!CAUTION]", "> These changes **replace stateful resources** (their data or service is lost):"]
-        out += [f"> - `{c.resource.type}` **{c.resource.name}**: {', '.join(f'`{p}`' for p in c.replace_paths)}"
-                for c in diff.stateful_replacements]
+        out += [
+            "> [!CAUTION]",
+            "> These changes **replace stateful resources** (their data or service is lost):",
+        ]
+        out += [
+            f"> - `{c.resource.type}` **{c.resource.name}**: {', '.join(f'`{p}`' for p in c.replace_paths)}"
+            for c in diff.stateful_replacements
+        ]
         out.append("")
     if diff.empty:
         out += ["No changes.", ""]
@@ -199,8 +244,13 @@ def render_markdown(diff: Diff, old_label: str, new_label: str) -> str:
         out.append(f"| remove | `{r.type}` | {r.name}{note} | {r.capability} | |")
     for c in diff.changed:
         action = "**replace**" if c.replaces else "update"
-        paths = ", ".join(f"`{p}`" + (" (forces replacement)" if p in c.replace_paths else "") for p in (*c.paths, *c.options))
-        out.append(f"| {action} | `{c.resource.type}` | {c.resource.name} | {c.resource.capability} | {paths} |")
+        paths = ", ".join(
+            f"`{p}`" + (" (forces replacement)" if p in c.replace_paths else "")
+            for p in (*c.paths, *c.options)
+        )
+        out.append(
+            f"| {action} | `{c.resource.type}` | {c.resource.name} | {c.resource.capability} | {paths} |"
+        )
     out.append("")
     return "\n".join(out)
 

@@ -104,6 +104,8 @@ def graph_from_json(data: dict[str, Any]) -> ResourceGraph:
     return ResourceGraph(
         stack=str(data.get("stack", "")),
         project=str(data.get("project", "")),
-        resources=sorted((resource_from_json(r) for r in data.get("resources", [])), key=lambda r: r.urn),
+        resources=sorted(
+            (resource_from_json(r) for r in data.get("resources", [])), key=lambda r: r.urn
+        ),
         outputs=dict(data.get("outputs") or {}),
     )

@@ -136,21 +136,38 @@ class Plan:
                 "seconds": self.estimated_seconds,
                 "minutes": round(self.estimated_seconds / 60),
                 "critical_path": [
-                    {"urn": s.resource.urn, "type": s.resource.type, "name": s.resource.name,
-                     "start_seconds": s.start, "seconds": s.finish - s.start}
+                    {
+                        "urn": s.resource.urn,
+                        "type": s.resource.type,
+                        "name": s.resource.name,
+                        "start_seconds": s.start,
+                        "seconds": s.finish - s.start,
+                    }
                     for s in self.path
                 ],
             },
             "capabilities": {
-                k: dict(sorted(Counter(r.type for r in v if r.custom).items())) for k, v in caps.items()
+                k: dict(sorted(Counter(r.type for r in v if r.custom).items()))
+                for k, v in caps.items()
             },
             "resources": [r.to_json() for r in self.graph],
             "outputs": self.graph.outputs,
         }
 
 
-_ORDER = ("base", "network", "cluster", "storage", "registry", "workspaces", "spark", "kafka",
-          "runners", "ci", "serving")
+_ORDER = (
+    "base",
+    "network",
+    "cluster",
+    "storage",
+    "registry",
+    "workspaces",
+    "spark",
+    "kafka",
+    "runners",
+    "ci",
+    "serving",
+)
 
 
 def _capability_order(name: str) -> tuple[int, str]:
@@ -198,32 +215,47 @@ def render_table(plan: Plan) -> str:
         lines += [f"  {n:>4}  {t}" for t, n in types.items()]
         lines.append("")
     lines.append("counts by type")
-    lines += [f"  {n:>4}  {t:<{width}}" .rstrip() for t, n in data["summary"]["by_type"].items()]
+    lines += [f"  {n:>4}  {t:<{width}}".rstrip() for t, n in data["summary"]["by_type"].items()]
     lines.append("")
     s = data["summary"]
-    lines.append(f"{s['resources']} resources to create in {len(data['capabilities'])} capabilities "
-                 f"({s['components']} components)")
+    lines.append(
+        f"{s['resources']} resources to create in {len(data['capabilities'])} capabilities "
+        f"({s['components']} components)"
+    )
     lines.append(f"estimated time to first up: ~{_duration(plan.estimated_seconds)}")
     if plan.path:
         lines.append("critical path:")
-        lines += [f"  {_duration(st.start):>10}  +{_duration(st.finish - st.start):<8} {st.resource.type}  {st.resource.name}"
-                  for st in plan.path]
+        lines += [
+            f"  {_duration(st.start):>10}  +{_duration(st.finish - st.start):<8} {st.resource.type}  {st.resource.name}"
+            for st in plan.path
+        ]
     return "\n".join(lines) + "\n"
 
 
 def render_markdown(plan: Plan) -> str:
     data = plan.to_json()
-    out = [f"### {_title(plan)}", "",
-           f"**{data['summary']['resources']} resources** in {len(data['capabilities'])} capabilities; "
-           f"estimated time to first `up`: **~{_duration(plan.estimated_seconds)}**.", ""]
+    out = [
+        f"### {_title(plan)}",
+        "",
+        f"**{data['summary']['resources']} resources** in {len(data['capabilities'])} capabilities; "
+        f"estimated time to first `up`: **~{_duration(plan.estimated_seconds)}**.",
+        "",
+    ]
     for cap, types in data["capabilities"].items():
         out += [f"#### {cap} ({sum(types.values())})", "", "| count | type |", "|---:|---|"]
         out += [f"| {n} | `{t}` |" for t, n in types.items()]
         out.append("")
     if plan.path:
-        out += ["#### Critical path", "", "| starts at | takes | type | name |", "|---:|---:|---|---|"]
-        out += [f"| {_duration(s.start)} | {_duration(s.finish - s.start)} | `{s.resource.type}` | {s.resource.name} |"
-                for s in plan.path]
+        out += [
+            "#### Critical path",
+            "",
+            "| starts at | takes | type | name |",
+            "|---:|---:|---|---|",
+        ]
+        out += [
+            f"| {_duration(s.start)} | {_duration(s.finish - s.start)} | `{s.resource.type}` | {s.resource.name} |"
+            for s in plan.path
+        ]
         out.append("")
     return "\n".join(out)
 

@@ -39,7 +39,11 @@ def _dump(data: Any) -> str:
 
 def object_path(r: Resource) -> str:
     meta = r.inputs.get("metadata") or {}
-    parts = [str(r.inputs.get("kind", "Object")).lower(), meta.get("namespace"), meta.get("name") or r.name]
+    parts = [
+        str(r.inputs.get("kind", "Object")).lower(),
+        meta.get("namespace"),
+        meta.get("name") or r.name,
+    ]
     return f"kubernetes/{_safe(r.capability)}/{'-'.join(_safe(str(p)) for p in parts if p)}.yaml"
 
 
@@ -50,10 +54,14 @@ def release_files(r: Resource) -> tuple[str, str]:
         f"# Helm release {name}: chart {inp.get('chart')} {inp.get('version', '')}"
         f" in namespace {inp.get('namespace', 'default')}\n"
     )
-    return f"helm/{_safe(r.capability)}/{_safe(name)}.values.yaml", header + _dump(inp.get("values") or {})
+    return f"helm/{_safe(r.capability)}/{_safe(name)}.values.yaml", header + _dump(
+        inp.get("values") or {}
+    )
 
 
-def files_for(graph: ResourceGraph, spec: EnvironmentSpec | None, prices: dict[str, Any]) -> dict[str, str]:
+def files_for(
+    graph: ResourceGraph, spec: EnvironmentSpec | None, prices: dict[str, Any]
+) -> dict[str, str]:
     """Relative path -> content of every file `render` writes."""
     files: dict[str, str] = {}
     for r in graph:
@@ -84,7 +92,9 @@ def _laptop_files(spec: EnvironmentSpec) -> dict[str, str]:
     return files
 
 
-def render_to(writer: Writer, graph: ResourceGraph, spec: EnvironmentSpec | None, prices: dict[str, Any]) -> list[str]:
+def render_to(
+    writer: Writer, graph: ResourceGraph, spec: EnvironmentSpec | None, prices: dict[str, Any]
+) -> list[str]:
     files = files_for(graph, spec, prices)
     for path, text in files.items():
         writer.write(path, text)

@@ -73,7 +73,12 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _is_kubernetes_object(r: Resource) -> bool:
-    return r.custom and r.type.startswith("kubernetes:") and "kind" in r.inputs and "apiVersion" in r.inputs
+    return (
+        r.custom
+        and r.type.startswith("kubernetes:")
+        and "kind" in r.inputs
+        and "apiVersion" in r.inputs
+    )
 
 
 def chart_name(r: Resource) -> str:
@@ -88,7 +93,9 @@ def pod_security(graph: ResourceGraph) -> Iterator[Hit]:
         if _is_kubernetes_object(r):
             for problem in check_object(r.inputs):
                 yield Hit(r, "spec", f"not Pod Security restricted: {problem}")
-        elif r.type.startswith("kubernetes:helm.sh/") and isinstance(r.inputs.get("values"), Mapping):
+        elif r.type.startswith("kubernetes:helm.sh/") and isinstance(
+            r.inputs.get("values"), Mapping
+        ):
             for problem in check_chart_values(chart_name(r), r.inputs["values"]):
                 yield Hit(r, "values", f"not Pod Security restricted: {problem}")
 
@@ -117,12 +124,22 @@ def s3_public_access_block(graph: ResourceGraph) -> Iterator[Hit]:
 def s3_encryption(graph: ResourceGraph) -> Iterator[Hit]:
     for b in _buckets(graph):
         configs = _dependents(graph, b, "aws:s3/bucketServerSideEncryptionConfiguration")
-        inline = _dig(b.inputs, "serverSideEncryptionConfiguration.rule.applyServerSideEncryptionByDefault.sseAlgorithm")
+        inline = _dig(
+            b.inputs,
+            "serverSideEncryptionConfiguration.rule.applyServerSideEncryptionByDefault.sseAlgorithm",
+        )
         algorithms = [inline] if inline else []
         for c in configs:
-            algorithms += [_dig(rule, "applyServerSideEncryptionByDefault.sseAlgorithm") for rule in _as_list(c.inputs.get("rules"))]
+            algorithms += [
+                _dig(rule, "applyServerSideEncryptionByDefault.sseAlgorithm")
+                for rule in _as_list(c.inputs.get("rules"))
+            ]
         if not any(a in ("aws:kms", "aws:kms:dsse", "AES256") for a in algorithms):
-            yield Hit(b, "serverSideEncryptionConfiguration", "no default server-side encryption (SSE-KMS or SSE-S3)")
+            yield Hit(
+                b,
+                "serverSideEncryptionConfiguration",
+                "no default server-side encryption (SSE-KMS or SSE-S3)",
+            )
 
 
 def s3_versioning(graph: ResourceGraph) -> Iterator[Hit]:
@@ -148,7 +165,9 @@ def _statements(document: Any) -> list[dict[str, Any]]:
 
 def _denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
     principal = statement.get("Principal")
-    everyone = principal == "*" or (isinstance(principal, Mapping) and "*" in _as_list(principal.get("AWS")))
+    everyone = principal == "*" or (
+        isinstance(principal, Mapping) and "*" in _as_list(principal.get("AWS"))
+    )
     actions = _as_list(statement.get("Action"))
     condition = _dig(statement, "Condition.Bool.aws:SecureTransport")
     return (
@@ -162,8 +181,16 @@ def _denies_insecure_transport(statement: Mapping[str, Any]) -> bool:
 def s3_tls_only(graph: ResourceGraph) -> Iterator[Hit]:
     for b in _buckets(graph):
         policies = _dependents(graph, b, "aws:s3/bucketPolicy:")
-        if not any(_denies_insecure_transport(s) for p in policies for s in _statements(p.inputs.get("policy"))):
-            yield Hit(b, "policy", "no bucket policy denying requests without TLS (aws:SecureTransport false)")
+        if not any(
+            _denies_insecure_transport(s)
+            for p in policies
+            for s in _statements(p.inputs.get("policy"))
+        ):
+            yield Hit(
+                b,
+                "policy",
+                "no bucket policy denying requests without TLS (aws:SecureTransport false)",
+            )
 
 
 # --- EKS --------------------------------------------------------------------------------
@@ -177,19 +204,27 @@ def eks_private_endpoint(graph: ResourceGraph) -> Iterator[Hit]:
     for c in _clusters(graph):
         vpc = c.inputs.get("vpcConfig") or {}
         if vpc.get("endpointPrivateAccess") is not True:
-            yield Hit(c, "vpcConfig.endpointPrivateAccess", "the private API endpoint must be enabled")
+            yield Hit(
+                c, "vpcConfig.endpointPrivateAccess", "the private API endpoint must be enabled"
+            )
         # the API defaults to a public endpoint open to 0.0.0.0/0 when not told otherwise
         if vpc.get("endpointPublicAccess") is not False:
             cidrs = _as_list(vpc.get("publicAccessCidrs"))
             if not cidrs or "0.0.0.0/0" in cidrs:
-                yield Hit(c, "vpcConfig.publicAccessCidrs",
-                          "the public API endpoint is open to the internet; disable it or list CIDRs")
+                yield Hit(
+                    c,
+                    "vpcConfig.publicAccessCidrs",
+                    "the public API endpoint is open to the internet; disable it or list CIDRs",
+                )
 
 
 def eks_secrets_encryption(graph: ResourceGraph) -> Iterator[Hit]:
     for c in _clusters(graph):
         configs = _as_list(c.inputs.get("encryptionConfig"))
-        if not any("secrets" in _as_list(e.get("resources")) and _dig(e, "provider.keyArn") for e in configs):
+        if not any(
+            "secrets" in _as_list(e.get("resources")) and _dig(e, "provider.keyArn")
+            for e in configs
+        ):
             yield Hit(c, "encryptionConfig", "Kubernetes secrets must be encrypted with a KMS key")
 
 
@@ -198,7 +233,9 @@ def eks_audit_logs(graph: ResourceGraph) -> Iterator[Hit]:
         types = _as_list(c.inputs.get("enabledClusterLogTypes"))
         missing = [t for t in ("api", "audit", "authenticator") if t not in types]
         if missing:
-            yield Hit(c, "enabledClusterLogTypes", f"control-plane logs not enabled: {', '.join(missing)}")
+            yield Hit(
+                c, "enabledClusterLogTypes", f"control-plane logs not enabled: {', '.join(missing)}"
+            )
 
 
 # --- ECR --------------------------------------------------------------------------------
@@ -229,11 +266,17 @@ _DOCUMENTS = {
 }
 
 
-def policy_documents(graph: ResourceGraph, *, identity_only: bool = False) -> Iterator[tuple[Resource, str, Any]]:
+def policy_documents(
+    graph: ResourceGraph, *, identity_only: bool = False
+) -> Iterator[tuple[Resource, str, Any]]:
     """(resource, path, document) of every permissions policy in the graph (not trust policies)."""
     for r in graph:
         path = _DOCUMENTS.get(r.type)
-        if path and r.inputs.get(path) and not (identity_only and r.type.startswith(("aws:s3/", "aws:ecr/"))):
+        if (
+            path
+            and r.inputs.get(path)
+            and not (identity_only and r.type.startswith(("aws:s3/", "aws:ecr/")))
+        ):
             yield r, path, r.inputs[path]
         if r.type == "aws:iam/role:Role":
             for i, inline in enumerate(_as_list(r.inputs.get("inlinePolicies"))):
@@ -246,10 +289,14 @@ def iam_no_wildcard_admin(graph: ResourceGraph) -> Iterator[Hit]:
         for i, s in enumerate(_statements(document)):
             actions = _as_list(s.get("Action"))
             resources = _as_list(s.get("Resource"))
-            if s.get("Effect") == "Allow" and any(a in ("*", "*:*") for a in actions) and (
-                "*" in resources or not resources
+            if (
+                s.get("Effect") == "Allow"
+                and any(a in ("*", "*:*") for a in actions)
+                and ("*" in resources or not resources)
             ):
-                yield Hit(r, f"{path}.Statement[{i}]", "allows every action (*) on every resource (*)")
+                yield Hit(
+                    r, f"{path}.Statement[{i}]", "allows every action (*) on every resource (*)"
+                )
     for r in graph.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment"):
         if str(r.inputs.get("policyArn", "")).endswith(":policy/AdministratorAccess"):
             yield Hit(r, "policyArn", "attaches AdministratorAccess")
@@ -270,20 +317,38 @@ def iam_irsa_trust(graph: ResourceGraph) -> Iterator[Hit]:
             if s.get("Effect") != "Allow":
                 continue
             if _dig(s, "Condition.StringLike"):
-                yield Hit(r, f"{where}.StringLike", "IRSA trust must use StringEquals, not StringLike")
+                yield Hit(
+                    r, f"{where}.StringLike", "IRSA trust must use StringEquals, not StringLike"
+                )
             subs = [v for k, v in equals.items() if str(k).endswith(":sub")]
             auds = [v for k, v in equals.items() if str(k).endswith(":aud")]
             sub_values = [x for v in subs for x in _as_list(v)]
-            if len(sub_values) != 1 or not str(sub_values[0]).startswith("system:serviceaccount:") or (
-                "*" in str(sub_values[0]) or str(sub_values[0]).count(":") != 3
+            if (
+                len(sub_values) != 1
+                or not str(sub_values[0]).startswith("system:serviceaccount:")
+                or ("*" in str(sub_values[0]) or str(sub_values[0]).count(":") != 3)
             ):
-                yield Hit(r, f"{where}.StringEquals", "IRSA trust must name exactly one service account "
-                          "(`<issuer>:sub` = system:serviceaccount:NAMESPACE:NAME)")
+                yield Hit(
+                    r,
+                    f"{where}.StringEquals",
+                    "IRSA trust must name exactly one service account "
+                    "(`<issuer>:sub` = system:serviceaccount:NAMESPACE:NAME)",
+                )
             if [x for v in auds for x in _as_list(v)] != ["sts.amazonaws.com"]:
-                yield Hit(r, f"{where}.StringEquals", "IRSA trust must require `<issuer>:aud` = sts.amazonaws.com")
+                yield Hit(
+                    r,
+                    f"{where}.StringEquals",
+                    "IRSA trust must require `<issuer>:aud` = sts.amazonaws.com",
+                )
 
 
-_PARLIAMENT_SEVERITY = {"CRITICAL": "critical", "HIGH": "high", "MEDIUM": "medium", "LOW": "low", "INFO": "low"}
+_PARLIAMENT_SEVERITY = {
+    "CRITICAL": "critical",
+    "HIGH": "high",
+    "MEDIUM": "medium",
+    "LOW": "low",
+    "INFO": "low",
+}
 
 
 def iam_parliament(graph: ResourceGraph) -> Iterator[Hit]:
@@ -296,30 +361,83 @@ def iam_parliament(graph: ResourceGraph) -> Iterator[Hit]:
         text = document if isinstance(document, str) else json.dumps(document)
         for finding in parliament.analyze_policy_string(text).findings:
             severity = str(parliament.config.get(finding.issue, {}).get("severity", "MEDIUM"))
-            yield Hit(r, path, f"parliament {finding.issue}: {finding.detail}", _PARLIAMENT_SEVERITY.get(severity, "medium"))
+            yield Hit(
+                r,
+                path,
+                f"parliament {finding.issue}: {finding.detail}",
+                _PARLIAMENT_SEVERITY.get(severity, "medium"),
+            )
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("pod-security-restricted", "high", "Every pod template (objects, custom resources, chart values) meets Pod Security restricted.", pod_security),
-    Rule("s3-public-access-block", "high", "Every bucket has all four public access blocks on.", s3_public_access_block),
-    Rule("s3-encryption", "high", "Every bucket has default server-side encryption.", s3_encryption),
+    Rule(
+        "pod-security-restricted",
+        "high",
+        "Every pod template (objects, custom resources, chart values) meets Pod Security restricted.",
+        pod_security,
+    ),
+    Rule(
+        "s3-public-access-block",
+        "high",
+        "Every bucket has all four public access blocks on.",
+        s3_public_access_block,
+    ),
+    Rule(
+        "s3-encryption", "high", "Every bucket has default server-side encryption.", s3_encryption
+    ),
     Rule("s3-versioning", "medium", "Every bucket has versioning enabled.", s3_versioning),
     Rule("s3-tls-only", "high", "Every bucket policy denies requests without TLS.", s3_tls_only),
-    Rule("eks-private-endpoint", "high", "EKS API endpoint private; a public one only for listed CIDRs.", eks_private_endpoint),
-    Rule("eks-secrets-encryption", "high", "EKS encrypts Kubernetes secrets with a KMS key.", eks_secrets_encryption),
-    Rule("eks-audit-logs", "medium", "EKS sends api, audit and authenticator logs.", eks_audit_logs),
+    Rule(
+        "eks-private-endpoint",
+        "high",
+        "EKS API endpoint private; a public one only for listed CIDRs.",
+        eks_private_endpoint,
+    ),
+    Rule(
+        "eks-secrets-encryption",
+        "high",
+        "EKS encrypts Kubernetes secrets with a KMS key.",
+        eks_secrets_encryption,
+    ),
+    Rule(
+        "eks-audit-logs", "medium", "EKS sends api, audit and authenticator logs.", eks_audit_logs
+    ),
     Rule("ecr-scan-on-push", "medium", "ECR repositories scan images on push.", ecr_scan_on_push),
-    Rule("ecr-immutable-tags", "medium", "ECR repositories have immutable tags.", ecr_immutable_tags),
-    Rule("iam-no-wildcard-admin", "critical", "No IAM policy allows * actions on * resources.", iam_no_wildcard_admin),
-    Rule("iam-irsa-trust", "high", "IRSA trust policies name exactly one service account and the STS audience.", iam_irsa_trust),
-    Rule("iam-parliament", "medium", "IAM policy documents pass the parliament linter.", iam_parliament),
+    Rule(
+        "ecr-immutable-tags", "medium", "ECR repositories have immutable tags.", ecr_immutable_tags
+    ),
+    Rule(
+        "iam-no-wildcard-admin",
+        "critical",
+        "No IAM policy allows * actions on * resources.",
+        iam_no_wildcard_admin,
+    ),
+    Rule(
+        "iam-irsa-trust",
+        "high",
+        "IRSA trust policies name exactly one service account and the STS audience.",
+        iam_irsa_trust,
+    ),
+    Rule(
+        "iam-parliament",
+        "medium",
+        "IAM policy documents pass the parliament linter.",
+        iam_parliament,
+    ),
 )
 
 
 def run_rules(graph: ResourceGraph, rules: Iterable[Rule] = RULES) -> list[Finding]:
     findings = [
-        Finding(rule.id, hit.severity or rule.severity, hit.resource.urn, hit.resource.name,
-                hit.resource.type, hit.path, hit.message)
+        Finding(
+            rule.id,
+            hit.severity or rule.severity,
+            hit.resource.urn,
+            hit.resource.name,
+            hit.resource.type,
+            hit.path,
+            hit.message,
+        )
         for rule in rules
         for hit in rule.check(graph)
     ]

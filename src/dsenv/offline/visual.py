@@ -62,14 +62,23 @@ def _dot_quote(text: str) -> str:
 
 def dot(graph: ResourceGraph) -> str:
     ids, by_urn = _ids(graph), graph.by_urn()
-    lines = [f"digraph {_dot_quote(graph.stack or 'dsenv')} {{", "  rankdir=LR;",
-             '  node [shape=box, fontname="Helvetica", fontsize=10];']
+    lines = [
+        f"digraph {_dot_quote(graph.stack or 'dsenv')} {{",
+        "  rankdir=LR;",
+        '  node [shape=box, fontname="Helvetica", fontsize=10];',
+    ]
     for i, (cap, urns) in enumerate(_clusters(graph).items()):
-        lines += [f"  subgraph cluster_{i} {{", f"    label={_dot_quote(cap)};", "    style=rounded;"]
+        lines += [
+            f"  subgraph cluster_{i} {{",
+            f"    label={_dot_quote(cap)};",
+            "    style=rounded;",
+        ]
         for urn in urns:
             r = by_urn[urn]
-            style = "" if r.custom else ", style=\"rounded,dashed\""
-            label = _dot_quote(r.name)[:-1] + "\\n" + _dot_quote(_short(r.type))[1:]  # \n: a line break
+            style = "" if r.custom else ', style="rounded,dashed"'
+            label = (
+                _dot_quote(r.name)[:-1] + "\\n" + _dot_quote(_short(r.type))[1:]
+            )  # \n: a line break
             lines.append(f"    {ids[urn]} [label={label}{style}];")
         lines.append("  }")
     for a, b, dep in _edges(graph):
@@ -86,7 +95,9 @@ def svg(graph: ResourceGraph) -> str:
             hint="install Graphviz (e.g. `apt-get install graphviz` or `brew install graphviz`), "
             "or use --format dot / --format mermaid",
         )
-    done = subprocess.run([exe, "-Tsvg"], input=dot(graph), capture_output=True, text=True, check=False)
+    done = subprocess.run(
+        [exe, "-Tsvg"], input=dot(graph), capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise OperationalError(f"Graphviz dot failed: {done.stderr.strip()}")
     return done.stdout

@@ -27,7 +27,9 @@ KSERVE_CRD = Chart("kserve-crd", "oci://ghcr.io/kserve/charts", "v0.16.0")
 KSERVE = Chart("kserve", "oci://ghcr.io/kserve/charts", "v0.16.0")
 CERT_MANAGER = Chart("cert-manager", "https://charts.jetstack.io", "v1.19.1")
 #: target aws: scales the tier node groups, from zero where the profile allows.
-CLUSTER_AUTOSCALER = Chart("cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.47.0")
+CLUSTER_AUTOSCALER = Chart(
+    "cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.47.0"
+)
 
 #: Versions of things that are not charts.
 KAFKA_METADATA_VERSION = "4.1-IV1"
