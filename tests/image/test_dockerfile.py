@@ -169,6 +169,21 @@ def test_code_server_only_with_the_vscode_tool() -> None:
     assert "jupyter-vscode-proxy" not in _requirements(expanded(SANDBOX))
 
 
+def test_the_actions_runner_is_in_the_image_of_a_team_with_ci_runners() -> None:
+    # the runner scale sets run this image with `/home/runner/run.sh`
+    fraud = expanded(FRAUD)
+    assert fraud.runners is not None and fraud.image.ci_runner
+    text = dockerfile(fraud)
+    assert (
+        f"COPY --from={versions.ACTIONS_RUNNER_IMAGE} --chown=1000:100 /home/runner /home/runner"
+        in text
+    )
+    assert "/home/runner/bin/installdependencies.sh" in text
+    runner = fraud.runners.scale_sets[0]
+    assert runner.name  # the scale set exists and the command it runs is what the image ships
+    assert "actions-runner" not in dockerfile(expanded(SANDBOX))
+
+
 def test_r_and_its_kernel_only_where_declared() -> None:
     fraud = dockerfile(expanded(FRAUD))
     assert "'r-base=4.4' r-irkernel 'r-tidyverse'" in fraud

@@ -113,6 +113,7 @@ def dockerfile(spec: EnvironmentSpec) -> str:
         spark_version=image.spark_version,
         r_version=r,
         conda_packages=_conda_packages(spec, r) if r else [],
+        actions_runner=versions.ACTIONS_RUNNER_IMAGE if image.ci_runner else None,
     )
 
 

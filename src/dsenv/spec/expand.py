@@ -372,6 +372,7 @@ def _image(team: Team, prefix: str) -> ImageSpec:
         "tools": sorted(team.tools),
         "spark": team.spark.version if team.spark else None,
         "kafka": team.kafka is not None,
+        "runner": versions.ACTIONS_RUNNER_IMAGE if team.ci_runners else None,
     }
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
     repository = f"{team.org}/{team.name}-workspace" if team.org else f"{team.name}-workspace"
@@ -383,6 +384,7 @@ def _image(team: Team, prefix: str) -> ImageSpec:
         tools=tuple(sorted(team.tools)),
         spark_version=team.spark.version if team.spark else None,
         kafka=team.kafka is not None,
+        ci_runner=team.ci_runners is not None,
         uid=versions.WORKSPACE_UID,
         gid=versions.WORKSPACE_GID,
     )

@@ -244,6 +244,7 @@ class ImageSpec:
     kafka: bool
     uid: int
     gid: int
+    ci_runner: bool = False  # the GitHub Actions runner goes into the image (CI runners use it)
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,9 @@ WORKSPACE_USER = "jovyan"  # the base image's user with WORKSPACE_UID
 PACKAGE_SNAPSHOT = "2025-10-20T00:00:00Z"
 UV_IMAGE = "ghcr.io/astral-sh/uv:0.9.5"  # the uv binary is copied from its image
 CODE_SERVER_VERSION = "4.105.1"
+#: The GitHub Actions runner, copied into the team image when the team has CI runners
+#: (ARC runs the runner from the team image: `/home/runner/run.sh`).
+ACTIONS_RUNNER_IMAGE = "ghcr.io/actions/actions-runner:2.329.0"
 JAVA_PACKAGE = "openjdk-17-jre-headless"  # the JVM pyspark needs; Spark 3.5 and 4 run on 17
 DEFAULT_PYTHON = "3.12"  # the team env's Python when the profile declares only R
 DEFAULT_R = "4.4"  # R for tool rstudio when the profile declares no R
