@@ -104,13 +104,12 @@ def _targets(stack: LiveStack, only: str | None) -> list[str] | None:
 
 
 def _print_changes(result: OpResult) -> None:
-    from dsenv.live.events import SYMBOLS
+    """Engine steps in the layout of `dsenv diff`."""
+    from dsenv.live.events import engine_lines
+    from dsenv.offline.diff import render_lines
 
-    for s in result.changes:
-        paths = f"  ({', '.join(s.paths)})" if s.paths else ""
-        typer.echo(f"{SYMBOLS.get(s.op, '?'):>2} {s.type}  {s.name}{paths}")
-    counts = ", ".join(f"{n} to {op}" for op, n in sorted(result.summary.items()) if op != "same")
-    typer.echo(f"{result.kind}: {counts or 'no changes'}")
+    lines, summary, warnings = engine_lines(result.changes, result.summary.get("same", 0))
+    typer.echo(render_lines(f"dsenv {result.kind}", lines, summary, warnings), nl=False)
 
 
 def _confirm(what: str, yes: bool) -> None:

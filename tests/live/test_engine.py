@@ -185,3 +185,22 @@ def test_snapshots_are_bounded_per_stack(engine: Any, standin: Standin) -> None:
         store.save(STACK, "up", {"version": 3, "deployment": {"resources": [{}] * i}})
     kept = store.list(STACK)
     assert [s.resources for s in kept] == [4, 3, 2]
+
+
+def test_preview_lists_changes_in_the_layout_of_dsenv_diff(engine: Any, standin: Standin) -> None:
+    from dsenv.live.events import engine_lines
+    from dsenv.offline.diff import render_lines
+
+    desired = team_resources(STACK)
+    standin.scenario(STACK, desired=desired)
+    stack = engine.open(STACK, noop)
+    stack.up(Recorder())
+    desired[3]["inputs"] = {"spec": {"partitions": 24}}
+    standin.scenario(STACK, desired=desired)
+    result = stack.preview(Recorder())
+    lines, summary, warnings = engine_lines(result.changes, result.summary.get("same", 0))
+    text = render_lines("dsenv preview", lines, summary, warnings)
+    assert "~  kubernetes:kafka.strimzi.io/v1beta2:KafkaTopic  transactions  [kafka]\n" in text
+    assert "      spec.partitions\n" in text
+    assert summary.startswith("0 to add, 1 to change (0 replaced), 0 to remove")
+    assert warnings == []

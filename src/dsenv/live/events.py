@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from pulumi.automation import EngineEvent
     from pulumi.automation.events import StepEventMetadata
 
+    from dsenv.offline.diff import Line
+
 #: Operations that change nothing in the cloud.
 NO_CHANGE = frozenset({"same", "read", "refresh"})
 SYMBOLS = {
@@ -124,3 +126,40 @@ class Recorder:
 
     def messages(self, severity: str) -> list[str]:
         return [d.message for d in self.diagnostics if d.severity == severity]
+
+
+def capability_of_urn(urn: str) -> str:
+    """The area of the outermost dsenv component in a URN's type chain (`base` if none)."""
+    chain = urn.split("::")[2].split("$") if urn.count("::") >= 3 else []
+    areas = [t.split(":")[1] for t in chain if t.startswith("dsenv:")]
+    return areas[0] if areas else "base"
+
+
+def engine_lines(steps: list[Step], same: int = 0) -> tuple[list[Line], str, list[str]]:
+    """Engine steps as the lines, summary and warnings `dsenv diff` prints: one line per
+    resource (a replacement's create and delete steps are one replace)."""
+    from dsenv.offline.diff import Line, is_stateful
+
+    by_urn: dict[str, Step] = {}
+    for step in steps:
+        kept = by_urn.get(step.urn)
+        if kept is None or SYMBOLS.get(step.op) == "+-":
+            by_urn[step.urn] = step
+    lines, counts = [], {"+": 0, "-": 0, "~": 0, "+-": 0}
+    for urn, step in sorted(by_urn.items()):
+        mark = SYMBOLS.get(step.op, "~").strip() or "~"
+        counts[mark if mark in counts else "~"] += 1
+        replace = step.paths if mark == "+-" else ()
+        name = urn.rsplit("::", 1)[-1]
+        shown = "~ " if mark == "~" else mark
+        lines.append(Line(shown, step.type, name, capability_of_urn(urn), step.paths, replace))
+    summary = (
+        f"{counts['+']} to add, {counts['~'] + counts['+-']} to change ({counts['+-']} replaced), "
+        f"{counts['-']} to remove, {same} unchanged"
+    )
+    warnings = [
+        f"WARNING: {line.type} {line.name} will be REPLACED: its data or service is lost"
+        for line in lines
+        if line.mark == "+-" and is_stateful(line.type)
+    ]
+    return lines, summary, warnings

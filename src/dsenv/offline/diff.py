@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -181,37 +181,68 @@ def diff_graphs(old: ResourceGraph, new: ResourceGraph) -> Diff:
     return result
 
 
-def render_text(diff: Diff, old_label: str, new_label: str) -> str:
-    lines = [f"dsenv diff: {old_label} -> {new_label}", ""]
-    for r in diff.added:
-        lines.append(f"+ {r.type}  {r.name}  [{r.capability}]")
-    for r in diff.removed:
-        note = "  (stateful: its data is deleted)" if is_stateful(r.type) else ""
-        lines.append(f"- {r.type}  {r.name}  [{r.capability}]{note}")
-    for c in diff.changed:
-        mark = "+-" if c.replaces else "~ "
-        lines.append(f"{mark} {c.resource.type}  {c.resource.name}  [{c.resource.capability}]")
-        for p in c.paths:
+@dataclass(frozen=True)
+class Line:
+    """One resource in a change listing (`dsenv diff`, and `preview`/`up` from engine events)."""
+
+    mark: str  # "+", "-", "~ ", "+-"
+    type: str
+    name: str
+    capability: str
+    paths: tuple[str, ...] = ()
+    replace_paths: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+
+
+def render_lines(
+    title: str, lines: Sequence[Line], summary: str, warnings: Sequence[str] = ()
+) -> str:
+    """The one text layout of a change listing."""
+    out = [title, ""]
+    for line in lines:
+        stateful = is_stateful(line.type)
+        note = "  (stateful: its data is deleted)" if line.mark == "-" and stateful else ""
+        out.append(f"{line.mark} {line.type}  {line.name}  [{line.capability}]{note}")
+        for p in line.paths:
             flag = (
-                "  REPLACES" + (" (stateful)" if c.stateful else "") if p in c.replace_paths else ""
+                "  REPLACES" + (" (stateful)" if stateful else "")
+                if p in line.replace_paths
+                else ""
             )
-            lines.append(f"      {p}{flag}")
-        for o in c.options:
-            lines.append(f"      option {o}")
-    s = diff.to_json()["summary"]
-    if diff.empty:
-        lines.append("no changes")
+            out.append(f"      {p}{flag}")
+        out += [f"      option {o}" for o in line.options]
+    if not lines:
+        out.append("no changes")
+    out += ["", summary, *warnings]
+    return "\n".join(out) + "\n"
+
+
+def render_text(diff: Diff, old_label: str, new_label: str) -> str:
+    lines = [Line("+", r.type, r.name, r.capability) for r in diff.added]
+    lines += [Line("-", r.type, r.name, r.capability) for r in diff.removed]
     lines += [
-        "",
-        f"{s['added']} to add, {s['changed']} to change ({s['replaced']} replaced), "
-        f"{s['removed']} to remove, {s['unchanged']} unchanged",
-    ]
-    for c in diff.stateful_replacements:
-        lines.append(
-            f"WARNING: {c.resource.type} {c.resource.name} would be REPLACED "
-            f"(changed: {', '.join(c.replace_paths)}): its data or service is lost"
+        Line(
+            "+-" if c.replaces else "~ ",
+            c.resource.type,
+            c.resource.name,
+            c.resource.capability,
+            c.paths,
+            c.replace_paths,
+            c.options,
         )
-    return "\n".join(lines) + "\n"
+        for c in diff.changed
+    ]
+    s = diff.to_json()["summary"]
+    summary = (
+        f"{s['added']} to add, {s['changed']} to change ({s['replaced']} replaced), "
+        f"{s['removed']} to remove, {s['unchanged']} unchanged"
+    )
+    warnings = [
+        f"WARNING: {c.resource.type} {c.resource.name} would be REPLACED "
+        f"(changed: {', '.join(c.replace_paths)}): its data or service is lost"
+        for c in diff.stateful_replacements
+    ]
+    return render_lines(f"dsenv diff: {old_label} -> {new_label}", lines, summary, warnings)
 
 
 def render_markdown(diff: Diff, old_label: str, new_label: str) -> str:
