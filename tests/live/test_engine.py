@@ -4,6 +4,8 @@ stand-in CLI in tests/live/standin (the real CLI cannot be installed here)."""
 from __future__ import annotations
 
 import json
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,3 +206,41 @@ def test_preview_lists_changes_in_the_layout_of_dsenv_diff(engine: Any, standin:
     assert "      spec.partitions\n" in text
     assert summary.startswith("0 to add, 1 to change (0 replaced), 0 to remove")
     assert warnings == []
+
+
+def test_ctrl_c_is_forwarded_to_the_engine_and_waited_for_leaving_no_lock(
+    engine: Any, standin: Standin
+) -> None:
+    """A Ctrl-C during `up` reaches dsenv, which forwards one SIGINT to the CLI, waits for it
+    to cancel gracefully (state written, lock released) and only then raises."""
+    import os
+    import signal
+    import threading
+
+    from dsenv.live.pulumicli import InterruptibleCommand, forwarding_interrupts
+
+    standin.scenario(STACK, desired=team_resources(STACK), latency=30)
+    stack = engine.open(STACK, noop)
+    locks = standin.backend / ".pulumi" / "locks"
+    held_when_pressed: list[int] = []
+
+    def lock_files() -> list[Path]:
+        return [p for p in locks.rglob("*.json")] if locks.exists() else []
+
+    def press_ctrl_c() -> None:
+        deadline = time.monotonic() + 20
+        while not lock_files() and time.monotonic() < deadline:
+            time.sleep(0.05)  # wait until `up` holds the stack's lock
+        held_when_pressed.append(len(lock_files()))
+        os.kill(os.getpid(), signal.SIGINT)
+
+    threading.Thread(target=press_ctrl_c, daemon=True).start()
+    started = time.monotonic()
+    with pytest.raises((KeyboardInterrupt, OperationalError)), forwarding_interrupts():
+        stack.up(Recorder())
+    assert time.monotonic() - started < 25  # it did not sit out the 30 s of latency
+    assert InterruptibleCommand.interrupted
+    assert not InterruptibleCommand._running  # the CLI process has exited
+    locks = standin.backend / ".pulumi" / "locks"
+    assert held_when_pressed == [1]  # the update was running, holding its lock
+    assert lock_files() == []  # and the cancelled engine released it

@@ -25,11 +25,10 @@ from semver import VersionInfo
 
 from dsenv.errors import OperationalError
 from dsenv.live.settings import dsenv_home
+from dsenv.spec import versions
 
-#: 3.181 added `--client` for refresh and destroy, which inline programs need.
-MIN_VERSION = VersionInfo.parse("3.181.0")
-#: The CLI dsenv installs and pins in generated CI workflows (the SDK's own release).
-PINNED_VERSION = "3.272.0"
+MIN_VERSION = VersionInfo.parse(versions.PULUMI_CLI_MIN)
+PINNED_VERSION = versions.PULUMI_CLI
 
 _INSTALL_HINT = (
     "install it with `dsenv doctor --install` (needs network), or from a package manager, "

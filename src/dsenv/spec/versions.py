@@ -32,6 +32,11 @@ CLUSTER_AUTOSCALER = Chart(
 )
 
 #: Versions of things that are not charts.
+#: The Pulumi CLI dsenv installs and pins in generated CI workflows (the SDK's own release),
+#: and the oldest it accepts (3.181 added `--client` for refresh and destroy, which inline
+#: programs need).
+PULUMI_CLI = "3.272.0"
+PULUMI_CLI_MIN = "3.181.0"
 KAFKA_METADATA_VERSION = "4.1-IV1"
 EMR_RELEASE = "emr-7.9.0"
 WORKSPACE_BASE_IMAGE = "quay.io/jupyter/minimal-notebook:2025-10-20"
