@@ -251,10 +251,8 @@ def cost(
     if format is CostFormat.json:
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:
-        typer.echo(
-            c.render_markdown(report) if format is CostFormat.markdown else c.render_text(report),
-            nl=False,
-        )
+        text = c.render_markdown(report) if format is CostFormat.markdown else c.render_text(report)
+        typer.echo(text.rstrip("\n"))
     over = report.over(basis.value)
     for line in over:
         typer.echo(f"OVER BUDGET: {line}", err=True)
