@@ -54,9 +54,9 @@ app = _App(
 #: Command modules, in the order their commands appear in `dsenv --help`.
 COMMAND_MODULES = (
     "profiles",  # validate, schema, explain, init
+    "offline",  # plan, diff, render, check, cost, graph
     "live",  # preview, up, refresh, destroy, outputs, restore, doctor, drift, ci init
     "image",  # image dockerfile|devcontainer|tag|workflow, eject
-    "offline",  # plan, diff, render, check, cost, graph
 )
 
 
