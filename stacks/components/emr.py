@@ -61,6 +61,21 @@ def emr_on_eks_trust_policy(
     )
 
 
+#: The verbs EMR on EKS needs on the objects it manages for a job run.
+_MANAGE = [
+    "get",
+    "list",
+    "watch",
+    "describe",
+    "create",
+    "edit",
+    "delete",
+    "annotate",
+    "patch",
+    "label",
+]
+
+
 def emr_containers_rules() -> list[dict[str, list[str]]]:
     """What EMR on EKS needs in the team namespace to run job pods (from the EMR guide)."""
     return [
@@ -75,19 +90,7 @@ def emr_containers_rules() -> list[dict[str, list[str]]]:
                 "pods",
                 "pods/log",
             ],
-            "verbs": [
-                "get",
-                "list",
-                "watch",
-                "describe",
-                "create",
-                "edit",
-                "delete",
-                "deletecollection",
-                "annotate",
-                "patch",
-                "label",
-            ],
+            "verbs": [*_MANAGE, "deletecollection"],
         },
         {
             "apiGroups": [""],
@@ -97,84 +100,27 @@ def emr_containers_rules() -> list[dict[str, list[str]]]:
         {
             "apiGroups": ["apps"],
             "resources": ["statefulsets", "deployments"],
-            "verbs": [
-                "get",
-                "list",
-                "watch",
-                "describe",
-                "create",
-                "edit",
-                "delete",
-                "annotate",
-                "patch",
-                "label",
-            ],
+            "verbs": _MANAGE,
         },
         {
             "apiGroups": ["batch"],
             "resources": ["jobs"],
-            "verbs": [
-                "get",
-                "list",
-                "watch",
-                "describe",
-                "create",
-                "edit",
-                "delete",
-                "annotate",
-                "patch",
-                "label",
-            ],
+            "verbs": _MANAGE,
         },
         {
             "apiGroups": ["extensions", "networking.k8s.io"],
             "resources": ["ingresses"],
-            "verbs": [
-                "get",
-                "list",
-                "watch",
-                "describe",
-                "create",
-                "edit",
-                "delete",
-                "annotate",
-                "patch",
-                "label",
-            ],
+            "verbs": _MANAGE,
         },
         {
             "apiGroups": ["rbac.authorization.k8s.io"],
             "resources": ["roles", "rolebindings"],
-            "verbs": [
-                "get",
-                "list",
-                "watch",
-                "describe",
-                "create",
-                "edit",
-                "delete",
-                "deletecollection",
-                "annotate",
-                "patch",
-                "label",
-            ],
+            "verbs": [*_MANAGE, "deletecollection"],
         },
         {
             "apiGroups": [""],
             "resources": ["persistentvolumeclaims"],
-            "verbs": [
-                "get",
-                "list",
-                "watch",
-                "describe",
-                "create",
-                "edit",
-                "delete",
-                "deletecollection",
-                "annotate",
-                "patch",
-                "label",
-            ],
+            "verbs": [*_MANAGE, "deletecollection"],
         },
     ]
 
