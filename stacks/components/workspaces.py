@@ -1,5 +1,8 @@
 """Workspaces: JupyterHub from the Zero to JupyterHub chart, one profile per tier.
 
+Sign-in comes from `workspaces.auth` (GitHub or OIDC, client secret by reference); a team
+without it gets a locked hub (the `null` authenticator), never the chart's `dummy`.
+
 Access per group. Chart values cannot hold a Python callable, and KubeSpawner's
 `profile_list` only filters per user when it *is* a callable. So the values carry the data
 (the static profile list in `singleuser.profileList`, the tier -> groups map in
@@ -22,7 +25,7 @@ from dsenv.stacks.components.podsecurity import (
     restricted_pod_context,
 )
 
-from dsenv.spec.model import EnvironmentSpec, HubProfile, WorkspacesSpec
+from dsenv.spec.model import EnvironmentSpec, HubAuthSpec, HubProfile, WorkspacesSpec
 
 USER_SERVICE_ACCOUNT = "jupyter-user"
 HUB_UID = 1000  # the k8s-hub image's user
@@ -88,6 +91,62 @@ def profile_entry(profile: HubProfile, spec: EnvironmentSpec) -> dict[str, Any]:
     return entry
 
 
+#: JupyterHub authenticator entry points. `null` (NullAuthenticator) refuses every sign-in:
+#: a team that declares no `workspaces.auth` gets a locked hub, never the chart's `dummy`
+#: (any user name, any password).
+AUTHENTICATORS = {"github": "github", "oidc": "generic-oauth", None: "null"}
+#: The oauthenticators read the client secret from this environment variable.
+CLIENT_SECRET_ENV = "OAUTH_CLIENT_SECRET"
+OIDC_SCOPES = ["openid", "profile", "email"]
+
+
+def authenticator_class(auth: HubAuthSpec | None) -> str:
+    return AUTHENTICATORS[auth.provider if auth is not None else None]
+
+
+def client_secret_env(auth: HubAuthSpec) -> dict[str, Any]:
+    """`hub.extraEnv`: the client secret by reference to the team's Kubernetes secret."""
+    ref = {"name": auth.client_secret_name, "key": auth.client_secret_key}
+    return {CLIENT_SECRET_ENV: {"valueFrom": {"secretKeyRef": ref}}}
+
+
+def sign_in_config(ws: WorkspacesSpec) -> dict[str, Any]:
+    """The authenticator's own `hub.config` section (GitHubOAuthenticator or
+    GenericOAuthenticator); empty for a locked hub."""
+    auth = ws.auth
+    if auth is None:
+        return {}
+    common: dict[str, Any] = {"client_id": auth.client_id}
+    if auth.callback_url:
+        common["oauth_callback_url"] = auth.callback_url
+    if auth.provider == "github":
+        return {
+            "GitHubOAuthenticator": {
+                **common,
+                "allowed_organizations": [auth.organization],
+                "scope": ["read:org"],
+            }
+        }
+    generic: dict[str, Any] = {
+        **common,
+        "authorize_url": auth.authorize_url,
+        "token_url": auth.token_url,
+        "userdata_url": auth.userdata_url,
+        "username_claim": auth.username_claim,
+        "scope": list(OIDC_SCOPES),
+        "login_service": "single sign-on",
+    }
+    if not ws.groups and not auth.groups_claim:
+        # no groups means everyone may use every tier: everyone the IdP signs in
+        generic["allow_all"] = True
+    if auth.groups_claim:
+        # members of an IdP group named like a dsenv group may sign in too; manage_groups
+        # stays off, so tier access keeps following dsenv's member lists
+        generic["claim_groups_key"] = auth.groups_claim
+        generic["allowed_groups"] = sorted(ws.groups)
+    return {"GenericOAuthenticator": generic}
+
+
 def hub_values(
     spec: EnvironmentSpec, *, image: str, service_account: str = USER_SERVICE_ACCOUNT
 ) -> dict[str, Any]:
@@ -124,15 +183,22 @@ def hub_values(
     if default is not None:
         singleuser["nodeSelector"] = spec.pool(default.tier).node_selector
     nobody = restricted_container_context(run_as_user=NOBODY, run_as_group=NOBODY)
+    sign_in = sign_in_config(ws)
+    hub_extra: dict[str, Any] = {}
+    if ws.auth is not None:
+        hub_extra["extraEnv"] = client_secret_env(ws.auth)
     return {
         "custom": {"dsenv": {"profileGroups": {p.tier: list(p.groups) for p in ws.profiles}}},
         "hub": {
+            **hub_extra,
             "config": {
                 "JupyterHub": {
                     "admin_access": False,
+                    "authenticator_class": authenticator_class(ws.auth),
                     "load_groups": {g: {"users": list(users)} for g, users in ws.groups.items()},
                 },
                 "Authenticator": authenticator,
+                **sign_in,
                 "KubeSpawner": {
                     "pod_security_context": restricted_pod_context(
                         run_as_user=ws.uid, run_as_group=ws.gid, fs_group=ws.gid

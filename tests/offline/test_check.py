@@ -4,6 +4,7 @@ of it; the CrossGuard pack reports the same; schemas catch what the API server w
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,11 +13,14 @@ from typing import Any
 import pytest
 import yaml
 from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
-from offline_kit import EXAMPLES, example, graph, res
+from dsenv.stacks.components.workspaces import hub_values
+from offline_kit import EXAMPLES, PROFILES, example, graph, res
 
 from dsenv.offline.check import Schemas, check, check_schemas, load_schemas
 from dsenv.offline.graph import Resource, ResourceGraph
 from dsenv.offline.rules import RULES, run_rules
+from dsenv.profile.load import load_profile
+from dsenv.spec.expand import expand_profile
 
 BUCKET = "aws:s3/bucket:Bucket"
 ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"
@@ -25,6 +29,13 @@ ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/ABC"
 
 def _doc(*statements: dict[str, Any]) -> str:
     return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+@functools.cache
+def _fraud_hub_values() -> dict[str, Any]:
+    """The hub values dsenv writes for the fraud example (GitHub sign-in)."""
+    spec = expand_profile(load_profile(PROFILES / "fraud.yaml"))
+    return hub_values(spec, image="app:1")
 
 
 def good() -> dict[str, Resource]:
@@ -168,6 +179,11 @@ def good() -> dict[str, Resource]:
                 },
             },
         ),
+        "hub": res(
+            "kubernetes:helm.sh/v3:Release",
+            "workspaces",
+            {"chart": "jupyterhub", "values": _fraud_hub_values()},
+        ),
     }
 
 
@@ -246,6 +262,10 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Resource]], None], str]] = {
         ),
         "assumeRolePolicy.Statement[0].Condition.StringEquals",
     ),
+    "hub-auth": (
+        _set("hub", "values.hub.config.JupyterHub.authenticator_class", "dummy"),
+        "values.hub.config.JupyterHub.authenticator_class",
+    ),
     "iam-parliament": (
         _edit_doc("role-policy", "policy", lambda s: s.update(Action="s3:GetObjekt")),
         "policy",
@@ -294,6 +314,31 @@ def test_a_bucket_without_any_companion_fails_all_four_bucket_rules() -> None:
 def test_example_profiles_have_no_high_or_critical_security_findings(name: str) -> None:
     findings = run_rules(example(name).graph)
     assert [f for f in findings if f.severity in ("critical", "high")] == []
+
+
+def test_hub_auth_treats_the_charts_default_authenticator_as_dummy() -> None:
+    rs = good()
+    _set("hub", "values.hub.config.JupyterHub", {})(rs)
+    findings = run_rules(_graph(rs))
+    assert [(f.rule, f.severity) for f in findings] == [("hub-auth", "high")]
+    assert "dummy" in findings[0].message
+
+
+def test_hub_auth_reports_a_locked_hub_as_low() -> None:
+    rs = good()
+    _set("hub", "values.hub.config.JupyterHub.authenticator_class", "null")(rs)
+    findings = run_rules(_graph(rs))
+    assert [(f.rule, f.severity) for f in findings] == [("hub-auth", "low")]
+    assert "locked" in findings[0].message
+
+
+def test_hub_auth_refuses_a_client_secret_inline_in_the_values() -> None:
+    rs = good()
+    _set("hub", "values.hub.config.GitHubOAuthenticator.client_secret", "s3cr3t")(rs)
+    findings = run_rules(_graph(rs))
+    assert [(f.rule, f.path) for f in findings] == [
+        ("hub-auth", "values.hub.config.GitHubOAuthenticator.client_secret")
+    ]
 
 
 # --- the CrossGuard pack -----------------------------------------------------------------

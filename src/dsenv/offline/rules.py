@@ -100,6 +100,43 @@ def pod_security(graph: ResourceGraph) -> Iterator[Hit]:
                 yield Hit(r, "values", f"not Pod Security restricted: {problem}")
 
 
+# --- JupyterHub sign-in ------------------------------------------------------------------
+
+#: Authenticators that let anyone in: dummy takes any user name (and any password unless one
+#: is set); the chart's default is dummy, so an unset class counts as dummy.
+_OPEN_AUTHENTICATORS = ("dummy", "jupyterhub.auth.DummyAuthenticator", "dummyauthenticator")
+_LOCKED_AUTHENTICATORS = ("null", "jupyterhub.auth.NullAuthenticator")
+
+
+def hub_auth(graph: ResourceGraph) -> Iterator[Hit]:
+    """A JupyterHub release must not use the dummy authenticator, nor hold an OAuth client
+    secret inline in its values; a locked hub (null authenticator) is reported low."""
+    for r in graph:
+        values = r.inputs.get("values")
+        if not (
+            r.type.startswith("kubernetes:helm.sh/")
+            and chart_name(r) == "jupyterhub"
+            and isinstance(values, Mapping)
+        ):
+            continue
+        path = "values.hub.config.JupyterHub.authenticator_class"
+        cls = _dig(values, "hub.config.JupyterHub.authenticator_class") or "dummy"
+        if cls in _OPEN_AUTHENTICATORS:
+            yield Hit(
+                r, path, f"the hub signs in anyone ({cls} authenticator); set workspaces.auth"
+            )
+        elif cls in _LOCKED_AUTHENTICATORS:
+            yield Hit(r, path, "the hub is locked: nobody can sign in; set workspaces.auth", "low")
+        config = _dig(values, "hub.config") or {}
+        for section, settings in config.items():
+            if isinstance(settings, Mapping) and settings.get("client_secret"):
+                yield Hit(
+                    r,
+                    f"values.hub.config.{section}.client_secret",
+                    "OAuth client secret written into chart values; reference a Kubernetes secret",
+                )
+
+
 # --- S3 ---------------------------------------------------------------------------------
 
 _BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
@@ -375,6 +412,13 @@ RULES: tuple[Rule, ...] = (
         "high",
         "Every pod template (objects, custom resources, chart values) meets Pod Security restricted.",
         pod_security,
+    ),
+    Rule(
+        "hub-auth",
+        "high",
+        "JupyterHub signs users in through an identity provider, never the dummy authenticator, "
+        "and never holds a client secret in its values.",
+        hub_auth,
     ),
     Rule(
         "s3-public-access-block",

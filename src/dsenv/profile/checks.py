@@ -18,6 +18,7 @@ def check_team(team: Team, limits: tuple[OrgLimits, ...], loc: Locator) -> list[
     problems = [loc.problem(path, message) for path, message in _references(team)]
     problems += [loc.problem(path, message) for path, message in _engines(team)]
     problems += [loc.problem(path, message) for path, message in _bounds(team)]
+    problems += [loc.problem(path, message) for path, message in _hub_auth(team)]
     for limit in limits:
         problems += [loc.problem(path, message) for path, message in _constraints(team, limit)]
     return problems
@@ -96,6 +97,40 @@ def _engines(team: Team) -> Iterator[Finding]:
         )
     if team.kafka and team.kafka.engine == "msk" and team.kafka.brokers % 2:
         yield ("kafka", "brokers"), "MSK over two zones needs an even number of brokers"
+
+
+_OIDC_ENDPOINTS = {
+    "authorize_url": "authorization_endpoint",
+    "token_url": "token_endpoint",
+    "userdata_url": "userinfo_endpoint",
+}
+
+
+def _hub_auth(team: Team) -> Iterator[Finding]:
+    """Provider-specific requirements of `workspaces.auth`, each at the value to fix."""
+    ws = team.workspaces
+    if ws is None or ws.auth is None:
+        return
+    auth = ws.auth
+    at = ("workspaces", "auth")
+    if auth.provider == "github":
+        if not auth.organization:
+            yield (*at, "provider"), "provider github needs workspaces.auth.organization"
+        for key in ("issuer", *_OIDC_ENDPOINTS, "groups_claim"):
+            if getattr(auth, key) is not None:
+                yield (*at, key), f"{key} applies to provider oidc only"
+    else:
+        if auth.organization is not None:
+            yield (*at, "organization"), "organization applies to provider github only"
+        if not auth.issuer:
+            yield (*at, "provider"), "provider oidc needs workspaces.auth.issuer"
+        for key, published in _OIDC_ENDPOINTS.items():
+            if getattr(auth, key) is None:
+                yield (
+                    (*at, "provider"),
+                    f"provider oidc needs workspaces.auth.{key}: the {published} in "
+                    f"{(auth.issuer or '<issuer>').rstrip('/')}/.well-known/openid-configuration",
+                )
 
 
 def _bounds(team: Team) -> Iterator[Finding]:

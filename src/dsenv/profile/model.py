@@ -7,9 +7,20 @@ become the published JSON Schema (`dsenv schema`) that editors use to complete p
 from __future__ import annotations
 
 import ipaddress
+import re
+import urllib.parse
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    StrictBool,
+    StrictStr,
+    WithJsonSchema,
+    field_validator,
+)
 
 from dsenv.profile.types import CpuQuantity, Duration, Name, Quantity, TagKey, Version
 
@@ -95,6 +106,111 @@ class Constraints(Strict):
     )
 
 
+def _check_https_url(value: object) -> str:
+    if not isinstance(value, str):
+        raise ValueError("expected an https:// URL as a string")
+    parsed = urllib.parse.urlsplit(value)
+    if parsed.scheme != "https" or not parsed.hostname or any(c.isspace() for c in value):
+        raise ValueError(f"{value!r} is not an https:// URL such as https://login.acme.example")
+    return value
+
+
+HttpsUrl = Annotated[
+    str,
+    PlainValidator(_check_https_url),
+    WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https://\\S+$"}),
+]
+
+_DNS_NAME_RE = re.compile(
+    r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$"
+)
+
+
+def _check_dns_name(value: object) -> str:
+    if not isinstance(value, str) or not _DNS_NAME_RE.match(value):
+        raise ValueError(
+            f"{value!r} is not a DNS name; write a lower-case host name such as hub.fraud.acme.example"
+        )
+    return value
+
+
+DnsName = Annotated[
+    str,
+    PlainValidator(_check_dns_name),
+    WithJsonSchema({"type": "string", "pattern": _DNS_NAME_RE.pattern, "maxLength": 253}),
+]
+
+
+def _check_secret_name(value: object) -> str:
+    if not isinstance(value, str) or not _SECRET_NAME_RE.match(value) or len(value) > 63:
+        # never echo the value: a user may have pasted the secret itself here
+        raise ValueError(
+            "expected the NAME of a Kubernetes secret (DNS-1123 label: lower-case letters, "
+            "digits and '-'), never the secret's value"
+        )
+    return value
+
+
+_SECRET_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+SecretName = Annotated[
+    str,
+    PlainValidator(_check_secret_name),
+    WithJsonSchema({"type": "string", "pattern": _SECRET_NAME_RE.pattern, "maxLength": 63}),
+]
+
+
+class HubAuth(Strict):
+    """How users sign in to the team hub (an OAuth app registered with GitHub or an OIDC IdP)."""
+
+    provider: Literal["github", "oidc"] = Field(
+        description="`github`: GitHub OAuth, gated by organization membership. `oidc`: any "
+        "OpenID Connect identity provider (Keycloak, Okta, Entra ID, Google, ...)."
+    )
+    client_id: StrictStr = Field(
+        min_length=1, description="Client ID of the OAuth app registered for this hub (not secret)."
+    )
+    client_secret: SecretName = Field(
+        default="hub-oauth",
+        description="Name of an existing Kubernetes secret in the team namespace whose key "
+        "`client-secret` holds the OAuth client secret. dsenv only references it.",
+    )
+    callback_url: HttpsUrl | None = Field(
+        default=None,
+        description="OAuth callback URL registered with the app. Unset: "
+        "https://<workspaces.host>/hub/oauth_callback, or without a host the hub derives it "
+        "from the host of each sign-in request.",
+    )
+    organization: StrictStr | None = Field(
+        default=None,
+        description="provider github: GitHub organization whose members may sign in (required).",
+    )
+    issuer: HttpsUrl | None = Field(
+        default=None, description="provider oidc: issuer URL of the identity provider (required)."
+    )
+    authorize_url: HttpsUrl | None = Field(
+        default=None,
+        description="provider oidc: `authorization_endpoint` from <issuer>/.well-known/openid-configuration (required).",
+    )
+    token_url: HttpsUrl | None = Field(
+        default=None,
+        description="provider oidc: `token_endpoint` from <issuer>/.well-known/openid-configuration (required).",
+    )
+    userdata_url: HttpsUrl | None = Field(
+        default=None,
+        description="provider oidc: `userinfo_endpoint` from <issuer>/.well-known/openid-configuration (required).",
+    )
+    username_claim: StrictStr = Field(
+        default="preferred_username",
+        description="provider oidc: claim whose value is the hub user name (matched against the group members).",
+    )
+    groups_claim: StrictStr | None = Field(
+        default=None,
+        description="provider oidc: claim listing the user's IdP groups. Set: members of an IdP "
+        "group named like a dsenv group may also sign in; tier access still follows dsenv's "
+        "group member lists.",
+    )
+
+
 class WorkspaceSettings(Strict):
     """Dev workspaces: JupyterHub with one profile per compute tier."""
 
@@ -106,6 +222,16 @@ class WorkspaceSettings(Strict):
     image: StrictStr | None = Field(
         default=None,
         description="Workspace image. Unset: the team image dsenv renders and builds from languages and tools.",
+    )
+    host: DnsName | None = Field(
+        default=None,
+        description="DNS name users reach the hub at (through the team's ingress); gives the "
+        "OAuth callback https://<host>/hub/oauth_callback.",
+    )
+    auth: HubAuth | None = Field(
+        default=None,
+        description="Sign-in. Unset: the hub is locked (JupyterHub's null authenticator: "
+        "nobody can sign in) and `dsenv check` reports it.",
     )
 
 

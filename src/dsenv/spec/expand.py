@@ -12,7 +12,7 @@ from importlib import resources
 
 from dsenv import __version__
 from dsenv.profile.load import LoadedProfile
-from dsenv.profile.model import Team, Tier
+from dsenv.profile.model import Team, Tier, WorkspaceSettings
 from dsenv.profile.types import parse_bytes, parse_millicpu, parse_seconds
 from dsenv.spec import versions
 from dsenv.spec.model import (
@@ -20,6 +20,7 @@ from dsenv.spec.model import (
     BucketSpec,
     ClusterSpec,
     EnvironmentSpec,
+    HubAuthSpec,
     HubProfile,
     ImageSpec,
     KafkaSpec,
@@ -304,6 +305,42 @@ def _workspaces(
         storage=ws.storage,
         uid=versions.WORKSPACE_UID,
         gid=versions.WORKSPACE_GID,
+        host=ws.host,
+        auth=_hub_auth(ws),
+    )
+
+
+#: Key of the client secret inside the Kubernetes secret `workspaces.auth.client_secret` names.
+HUB_CLIENT_SECRET_KEY = "client-secret"
+
+
+def _hub_auth(ws: WorkspaceSettings) -> HubAuthSpec | None:
+    auth = ws.auth
+    if auth is None:
+        return None
+    # neither set: the authenticator builds the callback from the host of each request
+    callback = auth.callback_url or (f"https://{ws.host}/hub/oauth_callback" if ws.host else None)
+    if auth.provider == "github":
+        return HubAuthSpec(
+            provider="github",
+            client_id=auth.client_id,
+            client_secret_name=auth.client_secret,
+            client_secret_key=HUB_CLIENT_SECRET_KEY,
+            callback_url=callback,
+            organization=auth.organization,
+        )
+    return HubAuthSpec(
+        provider="oidc",
+        client_id=auth.client_id,
+        client_secret_name=auth.client_secret,
+        client_secret_key=HUB_CLIENT_SECRET_KEY,
+        callback_url=callback,
+        issuer=auth.issuer,
+        authorize_url=auth.authorize_url,
+        token_url=auth.token_url,
+        userdata_url=auth.userdata_url,
+        username_claim=auth.username_claim,
+        groups_claim=auth.groups_claim,
     )
 
 

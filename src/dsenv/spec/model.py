@@ -116,6 +116,25 @@ class HubProfile:
 
 
 @dataclass(frozen=True)
+class HubAuthSpec:
+    """Resolved hub sign-in: everything the hub's authenticator needs except the secret,
+    which stays in the named Kubernetes secret."""
+
+    provider: Literal["github", "oidc"]
+    client_id: str
+    client_secret_name: str  # Kubernetes secret in the team namespace
+    client_secret_key: str  # key inside that secret
+    callback_url: str | None  # None: derived by the hub from the request's host
+    organization: str | None = None  # github
+    issuer: str | None = None  # oidc
+    authorize_url: str | None = None
+    token_url: str | None = None
+    userdata_url: str | None = None
+    username_claim: str | None = None
+    groups_claim: str | None = None
+
+
+@dataclass(frozen=True)
 class WorkspacesSpec:
     chart: Chart
     release: str
@@ -129,6 +148,8 @@ class WorkspacesSpec:
     storage: str  # per-user volume size as written, e.g. "50Gi"
     uid: int
     gid: int
+    host: str | None = None  # DNS name users reach the hub at
+    auth: HubAuthSpec | None = None  # None: nobody can sign in (null authenticator)
 
 
 @dataclass(frozen=True)
