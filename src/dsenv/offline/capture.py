@@ -22,6 +22,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from dsenv.errors import OperationalError
+from dsenv.offline.collector import collector_paused
 from dsenv.offline.graph import SECRET_MASK, Resource, ResourceGraph
 
 if TYPE_CHECKING:
@@ -37,10 +38,11 @@ _RESOURCE = rpc._special_resource_sig
 
 def capture_spec(spec: EnvironmentSpec) -> ResourceGraph:
     """The resource graph of dsenv's program for one expanded profile."""
-    from dsenv.stacks.program import program
+    with collector_paused():
+        from dsenv.stacks.program import program
 
-    region = spec.aws.region if spec.aws else "us-east-1"
-    return capture(lambda: program(spec), stack=spec.stack_name, region=region)
+        region = spec.aws.region if spec.aws else "us-east-1"
+        return capture(lambda: program(spec), stack=spec.stack_name, region=region)
 
 
 def capture(
@@ -56,8 +58,9 @@ def capture(
     settings.rpc_manager.clear()
     settings.outputs.clear()
     try:
-        _sync_await(run_pulumi_func(program))
-        outputs = _sync_await(_stack_outputs())
+        with collector_paused():
+            _sync_await(run_pulumi_func(program))
+            outputs = _sync_await(_stack_outputs())
     except Exception as exc:
         raise OperationalError(
             f"the program failed under the mock runtime: {type(exc).__name__}: {exc}"

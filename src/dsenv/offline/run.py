@@ -40,7 +40,10 @@ def offline(path: str | os.PathLike[str]) -> Offline:
         if not isinstance(data, dict) or "format_version" not in data or "resources" not in data:
             raise UsageError(f"{path}: not a dsenv plan JSON file (no format_version/resources)")
         return Offline(None, graph_from_json(data))
-    from dsenv.offline.capture import capture_spec
+    from dsenv.offline.collector import collector_paused
 
     spec = spec_for(path)
-    return Offline(spec, capture_spec(spec))
+    with collector_paused():  # from the SDK's import on (see collector_paused)
+        from dsenv.offline.capture import capture_spec
+
+        return Offline(spec, capture_spec(spec))
