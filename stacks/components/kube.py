@@ -9,12 +9,14 @@ resource either way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Self
 
 import pulumi
 from pulumi_kubernetes import _utilities as k8s_plugin
 
+from dsenv.spec.model import EnvironmentSpec
 from dsenv.spec.versions import Chart
 
 
@@ -72,3 +74,47 @@ def helm_release(
     return pulumi.CustomResource(
         "kubernetes:helm.sh/v3:Release", logical_name, props, _with_plugin(opts)
     )
+
+
+def service_account(
+    logical_name: str,
+    role_arn: pulumi.Input[str] | None,
+    manifest_for: Callable[[str | None], Mapping[str, Any]],
+    opts: pulumi.ResourceOptions,
+) -> pulumi.CustomResource:
+    """A workload's ServiceAccount. On target aws it carries the IRSA role annotation, whose
+    ARN is known only once the role exists, so the manifest is built from the ARN output;
+    `manifest_for(None)` is the manifest without a role."""
+    arn = pulumi.Output.from_input(role_arn if role_arn is not None else "")
+    metadata = arn.apply(lambda value: dict(manifest_for(value or None)["metadata"]))
+    return manifest_resource(
+        logical_name, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}, opts
+    )
+
+
+@dataclass
+class WorkloadArgs:
+    """What an in-cluster capability takes besides the spec: the image its pods run (on aws
+    the team registry's URL, known from the stack) and the IAM role its service account
+    assumes (aws only)."""
+
+    spec: EnvironmentSpec
+    image: pulumi.Input[str]
+    role_arn: pulumi.Input[str] | None = None
+
+    @classmethod
+    def default_image(cls, spec: EnvironmentSpec) -> str:
+        return f"{spec.image.repository}:{spec.image.tag}"
+
+    @classmethod
+    def from_spec(
+        cls,
+        spec: EnvironmentSpec,
+        image: pulumi.Input[str] | None = None,
+        role_arn: pulumi.Input[str] | None = None,
+    ) -> Self:
+        return cls(
+            spec=spec,
+            image=image if image is not None else cls.default_image(spec),
+            role_arn=role_arn,
+        )

@@ -7,11 +7,15 @@ itself is created out of band in the runners namespace and never passes through 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from dsenv.stacks.components.kube import helm_release, manifest_resource
+from dsenv.stacks.components.kube import (
+    WorkloadArgs,
+    helm_release,
+    manifest_resource,
+    service_account,
+)
 from dsenv.stacks.components.namespace import (
     baseline_policies,
     namespace_manifest,
@@ -159,22 +163,10 @@ def runners_core_manifests(spec: EnvironmentSpec, role_arn: str | None) -> list[
     ]
 
 
-@dataclass
-class RunnersArgs:
-    spec: EnvironmentSpec
-    image: pulumi.Input[str]
-    role_arn: pulumi.Input[str] | None = None
-
+class RunnersArgs(WorkloadArgs):
     @classmethod
-    def from_spec(
-        cls,
-        spec: EnvironmentSpec,
-        image: pulumi.Input[str] | None = None,
-        role_arn: pulumi.Input[str] | None = None,
-    ) -> RunnersArgs:
-        return cls(
-            spec=spec, image=image if image is not None else _runners(spec).image, role_arn=role_arn
-        )
+    def default_image(cls, spec: EnvironmentSpec) -> str:
+        return _runners(spec).image
 
 
 class Runners(pulumi.ComponentResource):
@@ -195,16 +187,10 @@ class Runners(pulumi.ComponentResource):
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[runner_ns])
         for policy in manifests[2:-1]:
             manifest_resource(f"{name}-{policy['metadata']['name']}", policy, in_ns)
-        role_arn = pulumi.Output.from_input(args.role_arn if args.role_arn is not None else "")
-        sa = manifest_resource(
+        sa = service_account(
             f"{name}-sa",
-            {
-                "apiVersion": "v1",
-                "kind": "ServiceAccount",
-                "metadata": role_arn.apply(
-                    lambda arn: runners_core_manifests(spec, arn or None)[-1]["metadata"]
-                ),
-            },
+            args.role_arn,
+            lambda arn: runners_core_manifests(spec, arn)[-1],
             in_ns,
         )
         controller = helm_release(

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from dsenv.stacks.components.kube import helm_release, manifest_resource
+from dsenv.stacks.components.kube import helm_release, manifest_resource, service_account
 from dsenv.stacks.components.namespace import (
     namespace_manifest,
     restricted_labels,
@@ -165,17 +165,8 @@ class Serving(pulumi.ComponentResource):
             # the controller's webhook certificate comes from cert-manager
             opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns, cert_manager, crds]),
         )
-        role_arn = pulumi.Output.from_input(args.role_arn if args.role_arn is not None else "")
-        sa = manifest_resource(
-            f"{name}-sa",
-            {
-                "apiVersion": "v1",
-                "kind": "ServiceAccount",
-                "metadata": role_arn.apply(
-                    lambda arn: service_account_manifest(spec, arn or None)["metadata"]
-                ),
-            },
-            child,
+        sa = service_account(
+            f"{name}-sa", args.role_arn, lambda arn: service_account_manifest(spec, arn), child
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=[kserve, sa])
         for model in serving.models:

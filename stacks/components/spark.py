@@ -4,12 +4,16 @@ and a ready SparkApplication template (stored as a ConfigMap the team copies fro
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import yaml
-from dsenv.stacks.components.kube import helm_release, manifest_resource
+from dsenv.stacks.components.kube import (
+    WorkloadArgs,
+    helm_release,
+    manifest_resource,
+    service_account,
+)
 from dsenv.stacks.components.namespace import (
     namespace_manifest,
     restricted_labels,
@@ -172,22 +176,10 @@ def template_configmap(spec: EnvironmentSpec, image: str) -> dict[str, Any]:
     }
 
 
-@dataclass
-class SparkOperatorArgs:
-    spec: EnvironmentSpec
-    image: pulumi.Input[str]
-    role_arn: pulumi.Input[str] | None = None
-
+class SparkOperatorArgs(WorkloadArgs):
     @classmethod
-    def from_spec(
-        cls,
-        spec: EnvironmentSpec,
-        image: pulumi.Input[str] | None = None,
-        role_arn: pulumi.Input[str] | None = None,
-    ) -> SparkOperatorArgs:
-        return cls(
-            spec=spec, image=image if image is not None else _spark(spec).image, role_arn=role_arn
-        )
+    def default_image(cls, spec: EnvironmentSpec) -> str:
+        return _spark(spec).image
 
 
 class SparkOperator(pulumi.ComponentResource):
@@ -217,17 +209,8 @@ class SparkOperator(pulumi.ComponentResource):
             release_name=spark.release,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns]),
         )
-        role_arn = pulumi.Output.from_input(args.role_arn if args.role_arn is not None else "")
-        sa = manifest_resource(
-            f"{name}-sa",
-            {
-                "apiVersion": "v1",
-                "kind": "ServiceAccount",
-                "metadata": role_arn.apply(
-                    lambda arn: service_account_manifest(spec, arn or None)["metadata"]
-                ),
-            },
-            child,
+        sa = service_account(
+            f"{name}-sa", args.role_arn, lambda arn: service_account_manifest(spec, arn), child
         )
         for manifest in rbac_manifests(spec):
             manifest_resource(f"{name}-{manifest['kind'].lower()}", manifest, child)

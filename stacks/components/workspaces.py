@@ -14,11 +14,14 @@ hand-crafted spawn request cannot pick a tier the user's groups do not have.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from dsenv.stacks.components.kube import helm_release, manifest_resource
+from dsenv.stacks.components.kube import (
+    WorkloadArgs,
+    helm_release,
+    service_account,
+)
 from dsenv.stacks.components.podsecurity import (
     NOBODY,
     restricted_container_context,
@@ -249,25 +252,11 @@ def user_service_account(spec: EnvironmentSpec, role_arn: str | None) -> dict[st
     return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
 
 
-@dataclass
-class WorkspacesArgs:
-    spec: EnvironmentSpec
-    image: pulumi.Input[str]
-    role_arn: pulumi.Input[str] | None = None
-
+class WorkspacesArgs(WorkloadArgs):
     @classmethod
-    def from_spec(
-        cls,
-        spec: EnvironmentSpec,
-        image: pulumi.Input[str] | None = None,
-        role_arn: pulumi.Input[str] | None = None,
-    ) -> WorkspacesArgs:
+    def default_image(cls, spec: EnvironmentSpec) -> str:
         assert spec.workspaces is not None
-        return cls(
-            spec=spec,
-            image=image if image is not None else spec.workspaces.image,
-            role_arn=role_arn,
-        )
+        return spec.workspaces.image
 
 
 class Workspaces(pulumi.ComponentResource):
@@ -284,20 +273,8 @@ class Workspaces(pulumi.ComponentResource):
         ws: WorkspacesSpec | None = spec.workspaces
         assert ws is not None
         child = pulumi.ResourceOptions(parent=self)
-        role_arn = (
-            pulumi.Output.from_input(args.role_arn)
-            if args.role_arn is not None
-            else pulumi.Output.from_input("")
-        )
-        sa_manifest = role_arn.apply(lambda arn: user_service_account(spec, arn or None))
-        sa = manifest_resource(
-            f"{name}-user-sa",
-            {
-                "apiVersion": "v1",
-                "kind": "ServiceAccount",
-                "metadata": sa_manifest.apply(lambda m: m["metadata"]),
-            },
-            child,
+        sa = service_account(
+            f"{name}-user-sa", args.role_arn, lambda arn: user_service_account(spec, arn), child
         )
         values = pulumi.Output.from_input(args.image).apply(
             lambda image: hub_values(spec, image=image)
