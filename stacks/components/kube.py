@@ -9,7 +9,7 @@ resource either way.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -76,17 +76,35 @@ def helm_release(
     )
 
 
+#: The annotation that makes a ServiceAccount's pods assume an IAM role (IRSA, target aws).
+ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
+
+
+def service_account_manifest(
+    name: str, namespace: str, labels: Mapping[str, str], role_arn: str | None = None
+) -> dict[str, Any]:
+    """A workload's ServiceAccount; with `role_arn`, annotated for IRSA."""
+    metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(labels)}
+    if role_arn:
+        metadata["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+
+
 def service_account(
     logical_name: str,
+    *,
+    name: str,
+    namespace: str,
+    labels: Mapping[str, str],
     role_arn: pulumi.Input[str] | None,
-    manifest_for: Callable[[str | None], Mapping[str, Any]],
     opts: pulumi.ResourceOptions,
 ) -> pulumi.CustomResource:
-    """A workload's ServiceAccount. On target aws it carries the IRSA role annotation, whose
-    ARN is known only once the role exists, so the manifest is built from the ARN output;
-    `manifest_for(None)` is the manifest without a role."""
+    """Register a workload's ServiceAccount. Its role ARN (target aws) is known only once the
+    role exists, so the metadata is built from the ARN output."""
     arn = pulumi.Output.from_input(role_arn if role_arn is not None else "")
-    metadata = arn.apply(lambda value: dict(manifest_for(value or None)["metadata"]))
+    metadata = arn.apply(
+        lambda value: service_account_manifest(name, namespace, labels, value or None)["metadata"]
+    )
     return manifest_resource(
         logical_name, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}, opts
     )

@@ -27,7 +27,6 @@ from dsenv.spec.model import EnvironmentSpec, RunnersSpec, ScaleSetSpec
 
 CONTROLLER_SERVICE_ACCOUNT = "arc-controller"
 LISTENER_UID = 1001  # the gha-runner-scale-set-controller image's user (listener pods too)
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 
 def _runners(spec: EnvironmentSpec) -> RunnersSpec:
@@ -144,22 +143,14 @@ def autoscaling_runner_set(
     }
 
 
-def runners_core_manifests(spec: EnvironmentSpec, role_arn: str | None) -> list[dict[str, Any]]:
-    """Namespaces (controller, runners), the runners namespace's policies and the runner SA."""
+def runners_core_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
+    """Namespaces (controller, runners) and the runners namespace's policies."""
     runners = _runners(spec)
     labels = restricted_labels(spec.labels)
-    sa_meta: dict[str, Any] = {
-        "name": runner_service_account_name(spec),
-        "namespace": runners.namespace,
-        "labels": dict(spec.labels),
-    }
-    if role_arn:
-        sa_meta["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
     return [
         namespace_manifest(runners.controller_namespace, labels),
         namespace_manifest(runners.namespace, labels),
         *baseline_policies(runners.namespace, spec.labels),
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": sa_meta},
     ]
 
 
@@ -181,17 +172,19 @@ class Runners(pulumi.ComponentResource):
         spec = args.spec
         runners = _runners(spec)
         child = pulumi.ResourceOptions(parent=self)
-        manifests = runners_core_manifests(spec, None)
+        manifests = runners_core_manifests(spec)
         ctrl_ns = manifest_resource(f"{name}-controller-namespace", manifests[0], child)
         runner_ns = manifest_resource(f"{name}-namespace", manifests[1], child)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[runner_ns])
-        for policy in manifests[2:-1]:
+        for policy in manifests[2:]:
             manifest_resource(f"{name}-{policy['metadata']['name']}", policy, in_ns)
         sa = service_account(
             f"{name}-sa",
-            args.role_arn,
-            lambda arn: runners_core_manifests(spec, arn)[-1],
-            in_ns,
+            name=runner_service_account_name(spec),
+            namespace=runners.namespace,
+            labels=spec.labels,
+            role_arn=args.role_arn,
+            opts=in_ns,
         )
         controller = helm_release(
             f"{name}-controller",

@@ -22,7 +22,6 @@ from pulumi_kubernetes.apiextensions import CustomResource
 
 from dsenv.spec.model import EnvironmentSpec, ModelSpec, ServingSpec
 
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 MODEL_UID = 1000  # the KServe model-server images run as a non-root numeric user
 
 
@@ -56,18 +55,6 @@ def kserve_values() -> dict[str, Any]:
             }
         }
     }
-
-
-def service_account_manifest(spec: EnvironmentSpec, role_arn: str | None) -> dict[str, Any]:
-    serving = _serving(spec)
-    metadata: dict[str, Any] = {
-        "name": serving.service_account,
-        "namespace": serving.namespace,
-        "labels": dict(spec.labels),
-    }
-    if role_arn:
-        metadata["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
 
 
 def inference_service(spec: EnvironmentSpec, model: ModelSpec) -> dict[str, Any]:
@@ -166,7 +153,12 @@ class Serving(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns, cert_manager, crds]),
         )
         sa = service_account(
-            f"{name}-sa", args.role_arn, lambda arn: service_account_manifest(spec, arn), child
+            f"{name}-sa",
+            name=serving.service_account,
+            namespace=serving.namespace,
+            labels=spec.labels,
+            role_arn=args.role_arn,
+            opts=child,
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=[kserve, sa])
         for model in serving.models:

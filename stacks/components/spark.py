@@ -23,7 +23,6 @@ from dsenv.stacks.components.podsecurity import restricted_container_context, re
 from dsenv.spec.model import EnvironmentSpec, NodePoolSpec, SparkSpec
 
 SPARK_UID = 185  # the spark-operator image's user
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 TEMPLATE_CONFIGMAP = "spark-application-template"
 TEMPLATE_KEY = "sparkapplication.yaml"
 #: What the JVM gets of a tier's memory; the rest is Spark's off-heap overhead.
@@ -53,18 +52,6 @@ def operator_values(spec: EnvironmentSpec) -> dict[str, Any]:
         "controller": {"podSecurityContext": pod, "securityContext": container},
         "webhook": {"podSecurityContext": pod, "securityContext": container},
     }
-
-
-def service_account_manifest(spec: EnvironmentSpec, role_arn: str | None) -> dict[str, Any]:
-    spark = _spark(spec)
-    metadata: dict[str, Any] = {
-        "name": spark.service_account,
-        "namespace": spark.namespace,
-        "labels": dict(spec.labels),
-    }
-    if role_arn:
-        metadata["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
 
 
 def rbac_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
@@ -210,7 +197,12 @@ class SparkOperator(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns]),
         )
         sa = service_account(
-            f"{name}-sa", args.role_arn, lambda arn: service_account_manifest(spec, arn), child
+            f"{name}-sa",
+            name=spark.service_account,
+            namespace=spark.namespace,
+            labels=spec.labels,
+            role_arn=args.role_arn,
+            opts=child,
         )
         for manifest in rbac_manifests(spec):
             manifest_resource(f"{name}-{manifest['kind'].lower()}", manifest, child)

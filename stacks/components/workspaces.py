@@ -32,7 +32,6 @@ from dsenv.spec.model import EnvironmentSpec, HubAuthSpec, HubProfile, Workspace
 
 USER_SERVICE_ACCOUNT = "jupyter-user"
 HUB_UID = 1000  # the k8s-hub image's user
-ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 PROFILE_FILTER = """\
 # dsenv: offer each profile only to the groups allowed its tier (see custom.dsenv).
@@ -240,18 +239,6 @@ def hub_values(
     }
 
 
-def user_service_account(spec: EnvironmentSpec, role_arn: str | None) -> dict[str, Any]:
-    """The single-user servers' ServiceAccount (workload identity through its annotation)."""
-    metadata: dict[str, Any] = {
-        "name": USER_SERVICE_ACCOUNT,
-        "namespace": spec.namespace.name,
-        "labels": dict(spec.labels),
-    }
-    if role_arn:
-        metadata["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
-
-
 class WorkspacesArgs(WorkloadArgs):
     @classmethod
     def default_image(cls, spec: EnvironmentSpec) -> str:
@@ -274,7 +261,12 @@ class Workspaces(pulumi.ComponentResource):
         assert ws is not None
         child = pulumi.ResourceOptions(parent=self)
         sa = service_account(
-            f"{name}-user-sa", args.role_arn, lambda arn: user_service_account(spec, arn), child
+            f"{name}-user-sa",
+            name=USER_SERVICE_ACCOUNT,
+            namespace=spec.namespace.name,
+            labels=spec.labels,
+            role_arn=args.role_arn,
+            opts=child,
         )
         values = pulumi.Output.from_input(args.image).apply(
             lambda image: hub_values(spec, image=image)
