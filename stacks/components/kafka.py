@@ -238,23 +238,28 @@ class StrimziKafka(pulumi.ComponentResource):
         super().__init__("dsenv:kafka:StrimziKafka", name, None, opts)
         spec = args.spec
         kafka = _kafka(spec)
-        assert kafka.chart is not None
-        operator_ns = manifest_resource(
-            f"{name}-operator-namespace",
-            namespace_manifest(kafka.operator_namespace, restricted_labels(spec.labels)),
-            pulumi.ResourceOptions(parent=self),
-        )
-        operator = helm_release(
-            name,
-            kafka.chart,
-            namespace=kafka.operator_namespace,
-            values=operator_values(spec),
-            release_name=kafka.release,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns]),
-        )
+        operator: list[pulumi.Resource] = []
+        if kafka.install_operator:
+            # shared operators: the cluster's Strimzi (and its CRDs) exist before this stack
+            assert kafka.chart is not None
+            operator_ns = manifest_resource(
+                f"{name}-operator-namespace",
+                namespace_manifest(kafka.operator_namespace, restricted_labels(spec.labels)),
+                pulumi.ResourceOptions(parent=self),
+            )
+            operator.append(
+                helm_release(
+                    name,
+                    kafka.chart,
+                    namespace=kafka.operator_namespace,
+                    values=operator_values(spec),
+                    release_name=kafka.release,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns]),
+                )
+            )
         # the CRDs come with the operator chart
-        after_crds = pulumi.ResourceOptions(parent=self, depends_on=[operator])
-        stateful = pulumi.ResourceOptions(parent=self, depends_on=[operator], protect=True)
+        after_crds = pulumi.ResourceOptions(parent=self, depends_on=operator)
+        stateful = pulumi.ResourceOptions(parent=self, depends_on=operator, protect=True)
         _custom(f"{name}-node-pool", node_pool_resource(spec), stateful)
         cluster = _custom(f"{name}-cluster", kafka_resource(spec), stateful)
         for topic in topic_resources(spec):

@@ -107,7 +107,8 @@ def _namespaces(names: Sequence[str]) -> dict[str, Any]:
 
 
 def operator_namespaces(spec: EnvironmentSpec) -> list[str]:
-    """The namespaces of the operators dsenv installs for this team."""
+    """The namespaces of the operators that reach into the team namespace: the ones dsenv
+    installs for this team, or with shared operators the cluster's shared ones."""
     names = []
     if spec.spark and spec.spark.engine == "operator":
         names.append(spec.spark.operator_namespace)

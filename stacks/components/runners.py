@@ -26,6 +26,10 @@ from dsenv.stacks.components.podsecurity import restricted_container_context, re
 from dsenv.spec.model import EnvironmentSpec, RunnersSpec, ScaleSetSpec
 
 CONTROLLER_SERVICE_ACCOUNT = "arc-controller"
+#: The service account of a shared controller installed as ARC's documented quick start does
+#: (`helm install arc ... gha-runner-scale-set-controller`): the chart names it
+#: `<release>-gha-rs-controller`.
+SHARED_CONTROLLER_SERVICE_ACCOUNT = "arc-gha-rs-controller"
 LISTENER_UID = 1001  # the gha-runner-scale-set-controller image's user (listener pods too)
 
 
@@ -36,6 +40,13 @@ def _runners(spec: EnvironmentSpec) -> RunnersSpec:
 
 def runner_service_account_name(spec: EnvironmentSpec) -> str:
     return f"{spec.team}-runner"
+
+
+def controller_service_account(spec: EnvironmentSpec) -> str:
+    """The controller service account the scale sets' RoleBindings name."""
+    if _runners(spec).install_operator:
+        return CONTROLLER_SERVICE_ACCOUNT
+    return SHARED_CONTROLLER_SERVICE_ACCOUNT
 
 
 def controller_values(spec: EnvironmentSpec) -> dict[str, Any]:
@@ -109,7 +120,7 @@ def scale_set_values(spec: EnvironmentSpec, scale_set: ScaleSetSpec, image: str)
         "maxRunners": scale_set.max_runners,
         "controllerServiceAccount": {
             "namespace": runners.controller_namespace,
-            "name": CONTROLLER_SERVICE_ACCOUNT,
+            "name": controller_service_account(spec),
         },
         "listenerTemplate": listener_template(),
         "template": {"spec": runner_pod_spec(spec, image)},
@@ -144,11 +155,13 @@ def autoscaling_runner_set(
 
 
 def runners_core_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
-    """Namespaces (controller, runners) and the runners namespace's policies."""
+    """Namespaces (controller unless it is shared, runners) and the runners namespace's
+    policies."""
     runners = _runners(spec)
     labels = restricted_labels(spec.labels)
+    controller = [namespace_manifest(runners.controller_namespace, labels)]
     return [
-        namespace_manifest(runners.controller_namespace, labels),
+        *(controller if runners.install_operator else []),
         namespace_manifest(runners.namespace, labels),
         *baseline_policies(runners.namespace, spec.labels),
     ]
@@ -173,10 +186,14 @@ class Runners(pulumi.ComponentResource):
         runners = _runners(spec)
         child = pulumi.ResourceOptions(parent=self)
         manifests = runners_core_manifests(spec)
-        ctrl_ns = manifest_resource(f"{name}-controller-namespace", manifests[0], child)
-        runner_ns = manifest_resource(f"{name}-namespace", manifests[1], child)
+        ctrl_ns: list[pulumi.Resource] = []
+        if runners.install_operator:
+            ctrl_ns.append(
+                manifest_resource(f"{name}-controller-namespace", manifests.pop(0), child)
+            )
+        runner_ns = manifest_resource(f"{name}-namespace", manifests[0], child)
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[runner_ns])
-        for policy in manifests[2:]:
+        for policy in manifests[1:]:
             manifest_resource(f"{name}-{policy['metadata']['name']}", policy, in_ns)
         sa = service_account(
             f"{name}-sa",
@@ -186,14 +203,19 @@ class Runners(pulumi.ComponentResource):
             role_arn=args.role_arn,
             opts=in_ns,
         )
-        controller = helm_release(
-            f"{name}-controller",
-            runners.controller_chart,
-            namespace=runners.controller_namespace,
-            values=controller_values(spec),
-            release_name="arc",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[ctrl_ns, runner_ns]),
-        )
+        controller: list[pulumi.Resource] = []
+        if runners.install_operator:
+            # shared operators: the cluster's ARC controller reconciles the scale sets
+            controller.append(
+                helm_release(
+                    f"{name}-controller",
+                    runners.controller_chart,
+                    namespace=runners.controller_namespace,
+                    values=controller_values(spec),
+                    release_name="arc",
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=[*ctrl_ns, runner_ns]),
+                )
+            )
         image = pulumi.Output.from_input(args.image)
         for scale_set in runners.scale_sets:
             helm_release(
@@ -202,7 +224,7 @@ class Runners(pulumi.ComponentResource):
                 namespace=runners.namespace,
                 values=image.apply(lambda img, s=scale_set: scale_set_values(spec, s, img)),  # type: ignore[misc]
                 release_name=scale_set.name,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[controller, sa]),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*controller, sa]),
             )
         self.scale_sets = [s.name for s in runners.scale_sets]
         self.register_outputs({"scale_sets": self.scale_sets})

@@ -121,10 +121,40 @@ class Serving(pulumi.ComponentResource):
         spec = args.spec
         serving = _serving(spec)
         child = pulumi.ResourceOptions(parent=self)
+        kserve: list[pulumi.Resource] = []
+        if serving.install_operator:
+            # shared operators: the cluster's cert-manager and KServe already serve the team
+            kserve.append(self._operator(name, spec, serving))
+        sa = service_account(
+            f"{name}-sa",
+            name=serving.service_account,
+            namespace=serving.namespace,
+            labels=spec.labels,
+            role_arn=args.role_arn,
+            opts=child,
+        )
+        after = pulumi.ResourceOptions(parent=self, depends_on=[*kserve, sa])
+        for model in serving.models:
+            isvc = inference_service(spec, model)
+            CustomResource(
+                f"{name}-{model.name}",
+                api_version=isvc["apiVersion"],
+                kind=isvc["kind"],
+                metadata=isvc["metadata"],
+                spec=isvc["spec"],
+                opts=after,
+            )
+        self.endpoints = pulumi.Output.from_input(
+            {m.name: endpoint(spec, m) for m in serving.models}
+        )
+        self.register_outputs({"endpoints": self.endpoints})
+
+    def _operator(self, name: str, spec: EnvironmentSpec, serving: ServingSpec) -> pulumi.Resource:
+        """cert-manager, the KServe CRDs and controller in their namespace; returns KServe."""
         operator_ns = manifest_resource(
             f"{name}-operator-namespace",
             namespace_manifest(serving.operator_namespace, restricted_labels(spec.labels)),
-            child,
+            pulumi.ResourceOptions(parent=self),
         )
         in_operator_ns = pulumi.ResourceOptions(parent=self, depends_on=[operator_ns])
         cert_manager = helm_release(
@@ -143,7 +173,7 @@ class Serving(pulumi.ComponentResource):
             release_name="kserve-crd",
             opts=in_operator_ns,
         )
-        kserve = helm_release(
+        return helm_release(
             f"{name}-kserve",
             serving.chart,
             namespace=serving.operator_namespace,
@@ -152,26 +182,3 @@ class Serving(pulumi.ComponentResource):
             # the controller's webhook certificate comes from cert-manager
             opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns, cert_manager, crds]),
         )
-        sa = service_account(
-            f"{name}-sa",
-            name=serving.service_account,
-            namespace=serving.namespace,
-            labels=spec.labels,
-            role_arn=args.role_arn,
-            opts=child,
-        )
-        after = pulumi.ResourceOptions(parent=self, depends_on=[kserve, sa])
-        for model in serving.models:
-            isvc = inference_service(spec, model)
-            CustomResource(
-                f"{name}-{model.name}",
-                api_version=isvc["apiVersion"],
-                kind=isvc["kind"],
-                metadata=isvc["metadata"],
-                spec=isvc["spec"],
-                opts=after,
-            )
-        self.endpoints = pulumi.Output.from_input(
-            {m.name: endpoint(spec, m) for m in serving.models}
-        )
-        self.register_outputs({"endpoints": self.endpoints})

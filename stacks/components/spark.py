@@ -170,7 +170,8 @@ class SparkOperatorArgs(WorkloadArgs):
 
 
 class SparkOperator(pulumi.ComponentResource):
-    """The operator in its own namespace, watching only the team namespace."""
+    """The operator in its own namespace, watching only the team namespace (unless the
+    cluster's operators are shared), and the team's service account, RBAC and template."""
 
     service_account: pulumi.Output[str]
     operator_namespace: pulumi.Output[str]
@@ -181,21 +182,23 @@ class SparkOperator(pulumi.ComponentResource):
         super().__init__("dsenv:spark:SparkOperator", name, None, opts)
         spec = args.spec
         spark = _spark(spec)
-        assert spark.chart is not None
         child = pulumi.ResourceOptions(parent=self)
-        operator_ns = manifest_resource(
-            f"{name}-operator-namespace",
-            namespace_manifest(spark.operator_namespace, restricted_labels(spec.labels)),
-            child,
-        )
-        helm_release(
-            name,
-            spark.chart,
-            namespace=spark.operator_namespace,
-            values=operator_values(spec),
-            release_name=spark.release,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns]),
-        )
+        if spark.install_operator:
+            # shared operators: the cluster's own Spark operator already watches the team
+            assert spark.chart is not None
+            operator_ns = manifest_resource(
+                f"{name}-operator-namespace",
+                namespace_manifest(spark.operator_namespace, restricted_labels(spec.labels)),
+                child,
+            )
+            helm_release(
+                name,
+                spark.chart,
+                namespace=spark.operator_namespace,
+                values=operator_values(spec),
+                release_name=spark.release,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns]),
+            )
         sa = service_account(
             f"{name}-sa",
             name=spark.service_account,

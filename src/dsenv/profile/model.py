@@ -18,6 +18,7 @@ from pydantic import (
     PlainValidator,
     StrictBool,
     StrictStr,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
 )
@@ -36,6 +37,25 @@ NonNegativeInt = Annotated[int, Field(ge=0)]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class OperatorNamespaces(Strict):
+    """Where a cluster's shared operators run (used only with `target.operators: shared`)."""
+
+    strimzi: Name = Field(
+        default="strimzi", description="Namespace of the shared Strimzi operator (Kafka)."
+    )
+    spark: Name = Field(
+        default="spark-operator", description="Namespace of the shared Spark operator."
+    )
+    kserve: Name = Field(
+        default="kserve", description="Namespace of the shared KServe controller (serving)."
+    )
+    arc: Name = Field(
+        default="arc-systems",
+        description="Namespace of the shared Actions Runner Controller (CI runners); the "
+        "runner scale sets bind its service account.",
+    )
 
 
 class Target(Strict):
@@ -65,11 +85,33 @@ class Target(Strict):
         default_factory=list,
         description="CIDRs allowed to reach the EKS API publicly. Empty: private endpoint only.",
     )
+    operators: Literal["install", "shared"] = Field(
+        default="install",
+        description="`install`: dsenv installs each capability's operator for this team (right "
+        "for a cluster of its own, e.g. every target aws cluster). `shared`: the cluster's "
+        "operators are installed once, cluster-wide, by its platform team; dsenv creates only "
+        "the team's own objects.",
+    )
+    operator_namespaces: OperatorNamespaces = Field(
+        default_factory=OperatorNamespaces,
+        description="Where the shared operators run (used only with operators: shared).",
+    )
 
     @field_validator("vpc_cidr")
     @classmethod
     def _vpc_cidr(cls, value: str) -> str:
         _network(value)
+        return value
+
+    @field_validator("operators")
+    @classmethod
+    def _operators(cls, value: str, info: ValidationInfo) -> str:
+        # dsenv creates a target aws cluster for this team alone: nobody else installs operators
+        if value == "shared" and info.data.get("provider") == "aws":
+            raise ValueError(
+                "operators shared needs target kubernetes: a target aws cluster is the team's "
+                "own, so dsenv installs its operators (use operators install)"
+            )
         return value
 
     @field_validator("public_access_cidrs")

@@ -81,6 +81,10 @@ def expand(team: Team) -> EnvironmentSpec:
         dsenv_version=__version__,
     )
     ns = spec.namespace.name
+    # `shared`: the platform team's operators, in the namespaces the profile names, serve every
+    # team; the namespaces below are then theirs and dsenv creates neither them nor the releases
+    install = team.target.operators == "install"
+    shared = team.target.operator_namespaces
     updates: dict[str, object] = {}
     if team.workspaces is not None:
         updates["workspaces"] = _workspaces(team, ns, pools, image_ref)
@@ -91,7 +95,7 @@ def expand(team: Team) -> EnvironmentSpec:
             chart=versions.SPARK_OPERATOR if s.engine == "operator" else None,
             release="spark-operator",
             namespace=ns,
-            operator_namespace=f"{ns}-spark-operator",
+            operator_namespace=f"{ns}-spark-operator" if install else shared.spark,
             service_account="spark",
             spark_version=s.version,
             driver=by_tier[s.driver_tier],
@@ -99,6 +103,7 @@ def expand(team: Team) -> EnvironmentSpec:
             max_executors=s.max_executors,
             emr_release=versions.EMR_RELEASE,
             image=image_ref,
+            install_operator=install,
         )
     if team.kafka is not None:
         updates["kafka"] = _kafka(team, ns)
@@ -128,12 +133,13 @@ def expand(team: Team) -> EnvironmentSpec:
             provider=r.provider,
             controller_chart=versions.ARC_CONTROLLER,
             scale_set_chart=versions.ARC_SCALE_SET,
-            controller_namespace=f"{ns}-arc-system",
+            controller_namespace=f"{ns}-arc-system" if install else shared.arc,
             namespace=f"{ns}-runners",
             credentials_secret=r.credentials_secret,
             pool=by_tier[r.tier],
             image=image_ref,
             scale_sets=sets,
+            install_operator=install,
         )
     if team.serving is not None:
         sv = team.serving
@@ -142,7 +148,7 @@ def expand(team: Team) -> EnvironmentSpec:
             crd_chart=versions.KSERVE_CRD,
             chart=versions.KSERVE,
             cert_manager_chart=versions.CERT_MANAGER,
-            operator_namespace=f"{ns}-kserve",
+            operator_namespace=f"{ns}-kserve" if install else shared.kserve,
             namespace=ns,
             service_account="model-server",
             models=tuple(
@@ -156,6 +162,7 @@ def expand(team: Team) -> EnvironmentSpec:
                 )
                 for m in sv.models
             ),
+            install_operator=install,
         )
     return replace(spec, **updates)  # type: ignore[arg-type]
 
@@ -348,11 +355,12 @@ def _kafka(team: Team, ns: str) -> KafkaSpec:
     k = team.kafka
     assert k is not None
     default_replicas = min(3, k.brokers)
+    install = team.target.operators == "install"
     return KafkaSpec(
         engine=k.engine,
         chart=versions.STRIMZI if k.engine == "strimzi" else None,
         release="strimzi",
-        operator_namespace=f"{ns}-strimzi",
+        operator_namespace=f"{ns}-strimzi" if install else team.target.operator_namespaces.strimzi,
         namespace=ns,
         cluster_name=f"{team.name}-kafka",
         brokers=k.brokers,
@@ -373,6 +381,7 @@ def _kafka(team: Team, ns: str) -> KafkaSpec:
         ),
         users=tuple(KafkaUserSpec(u.name, tuple(u.topics)) for u in k.users),
         min_insync_replicas=max(1, min(2, default_replicas - 1)),
+        install_operator=install,
     )
 
 

@@ -166,6 +166,7 @@ class SparkSpec:
     max_executors: int
     emr_release: str
     image: str
+    install_operator: bool = True  # False: the cluster's platform team runs a shared operator
 
 
 @dataclass(frozen=True)
@@ -200,6 +201,7 @@ class KafkaSpec:
     topics: tuple[TopicSpec, ...]
     users: tuple[KafkaUserSpec, ...]
     min_insync_replicas: int
+    install_operator: bool = True  # False: the cluster's platform team runs a shared Strimzi
 
 
 @dataclass(frozen=True)
@@ -221,6 +223,7 @@ class RunnersSpec:
     pool: NodePoolSpec
     image: str
     scale_sets: tuple[ScaleSetSpec, ...]
+    install_operator: bool = True  # False: the scale sets bind a shared ARC controller
 
 
 @dataclass(frozen=True)
@@ -243,6 +246,7 @@ class ServingSpec:
     namespace: str
     service_account: str
     models: tuple[ModelSpec, ...]
+    install_operator: bool = True  # False: a shared cert-manager and KServe serve the team
 
 
 @dataclass(frozen=True)
