@@ -1,6 +1,7 @@
 """Entry point of the CrossGuard pack: `pulumi preview --policy-pack policy`."""
 
-from dsenv.policy.pack import policies
 from pulumi_policy import PolicyPack
+
+from dsenv.policy.pack import policies
 
 PolicyPack(name="dsenv-security", policies=policies())

@@ -10,11 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pulumi
-from dsenv.stacks.program import program
 
 from dsenv.errors import DsenvError
 from dsenv.profile.load import load_team
 from dsenv.spec.expand import expand_profile
+from dsenv.stacks.program import program
 
 
 def profile_path(configured: str, project_dir: str | Path) -> Path:

@@ -12,8 +12,8 @@ Dependency shape: each in-cluster capability depends on the team namespace (and,
 on its IRSA role); capabilities never depend on each other, so the engine creates them in
 parallel. The wait on the namespace is enforced through the capabilities' Kubernetes
 provider (see `Platform.team_provider`), because a component's `depends_on` does not
-reach the resources inside it. Every AWS resource goes through one explicit provider that sets the region and
-the team's tags as default tags, so no taggable resource can miss them.
+reach the resources inside it. Every AWS resource goes through one explicit provider that
+sets the region and the team's tags as default tags, so no taggable resource can miss them.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+
+from dsenv.spec.model import EnvironmentSpec
 from dsenv.stacks.components.cluster import Cluster, ClusterArgs
 from dsenv.stacks.components.emr import Emr, EmrArgs
 from dsenv.stacks.components.identity import Identity, IdentityArgs
@@ -35,8 +37,6 @@ from dsenv.stacks.components.serving import Serving, ServingArgs
 from dsenv.stacks.components.spark import SparkOperator, SparkOperatorArgs
 from dsenv.stacks.components.storage import Storage, StorageArgs
 from dsenv.stacks.components.workspaces import Workspaces, WorkspacesArgs
-
-from dsenv.spec.model import EnvironmentSpec
 
 
 @dataclass

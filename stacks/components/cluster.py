@@ -19,6 +19,9 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+
+from dsenv.spec import versions
+from dsenv.spec.model import EnvironmentSpec, NodePoolSpec
 from dsenv.stacks.components.identity import irsa_trust_policy, service_principal_trust
 from dsenv.stacks.components.kube import helm_release, manifest_resource
 from dsenv.stacks.components.podsecurity import (
@@ -26,9 +29,6 @@ from dsenv.stacks.components.podsecurity import (
     restricted_container_context,
     restricted_pod_context,
 )
-
-from dsenv.spec import versions
-from dsenv.spec.model import EnvironmentSpec, NodePoolSpec
 
 CONTROL_PLANE_LOG_RETENTION_DAYS = 90
 MANAGED_POLICY = "arn:aws:iam::aws:policy/"

@@ -12,10 +12,10 @@ from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
-from dsenv.stacks.components.identity import STS_AUDIENCE, service_principal_trust, spark_policy
-from dsenv.stacks.components.kube import manifest_resource
 
 from dsenv.spec.model import EnvironmentSpec
+from dsenv.stacks.components.identity import STS_AUDIENCE, service_principal_trust, spark_policy
+from dsenv.stacks.components.kube import manifest_resource
 
 #: The identity EMR on EKS acts as inside the cluster (fixed by the service).
 EMR_CONTAINERS_USER = "emr-containers"

@@ -13,10 +13,10 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-from dsenv.stacks.components.runners import runner_service_account_name
-from dsenv.stacks.components.workspaces import USER_SERVICE_ACCOUNT
 
 from dsenv.spec.model import EnvironmentSpec
+from dsenv.stacks.components.runners import runner_service_account_name
+from dsenv.stacks.components.workspaces import USER_SERVICE_ACCOUNT
 
 VERSION = "2012-10-17"
 STS_AUDIENCE = "sts.amazonaws.com"

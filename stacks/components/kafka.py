@@ -7,15 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
+
+from dsenv.spec.model import EnvironmentSpec, KafkaSpec, KafkaUserSpec
 from dsenv.stacks.components.kube import helm_release, manifest_resource
 from dsenv.stacks.components.namespace import (
     namespace_manifest,
     restricted_labels,
 )
 from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
-from pulumi_kubernetes.apiextensions import CustomResource
-
-from dsenv.spec.model import EnvironmentSpec, KafkaSpec, KafkaUserSpec
 
 API_VERSION = "kafka.strimzi.io/v1"
 STRIMZI_UID = 1001  # the uid of every Strimzi image

@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-from dsenv.stacks.components.kube import manifest_resource
 
 from dsenv.spec.model import EnvironmentSpec, NamespaceSpec
+from dsenv.stacks.components.kube import manifest_resource
 
 METADATA_IP = "169.254.169.254/32"
 PRIVATE_RANGES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
-from dsenv.stacks.components.identity import service_principal_trust
 
 from dsenv.spec.model import EnvironmentSpec
+from dsenv.stacks.components.identity import service_principal_trust
 
 FLOW_LOG_RETENTION_DAYS = 365
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+
+from dsenv.spec.model import EnvironmentSpec, RunnersSpec, ScaleSetSpec
 from dsenv.stacks.components.kube import (
     WorkloadArgs,
     helm_release,
@@ -22,8 +24,6 @@ from dsenv.stacks.components.namespace import (
     restricted_labels,
 )
 from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
-
-from dsenv.spec.model import EnvironmentSpec, RunnersSpec, ScaleSetSpec
 
 CONTROLLER_SERVICE_ACCOUNT = "arc-controller"
 #: The service account of a shared controller installed as ARC's documented quick start does

@@ -8,6 +8,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from pulumi_kubernetes.apiextensions import CustomResource
+
+from dsenv.spec.model import EnvironmentSpec, ModelSpec, ServingSpec
 from dsenv.stacks.components.kube import helm_release, manifest_resource, service_account
 from dsenv.stacks.components.namespace import (
     namespace_manifest,
@@ -18,9 +21,6 @@ from dsenv.stacks.components.podsecurity import (
     restricted_container_context,
     restricted_pod_context,
 )
-from pulumi_kubernetes.apiextensions import CustomResource
-
-from dsenv.spec.model import EnvironmentSpec, ModelSpec, ServingSpec
 
 MODEL_UID = 1000  # the KServe model-server images run as a non-root numeric user
 

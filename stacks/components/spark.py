@@ -8,6 +8,8 @@ from typing import Any
 
 import pulumi
 import yaml
+
+from dsenv.spec.model import EnvironmentSpec, NodePoolSpec, SparkSpec
 from dsenv.stacks.components.kube import (
     WorkloadArgs,
     helm_release,
@@ -19,8 +21,6 @@ from dsenv.stacks.components.namespace import (
     restricted_labels,
 )
 from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
-
-from dsenv.spec.model import EnvironmentSpec, NodePoolSpec, SparkSpec
 
 SPARK_UID = 185  # the spark-operator image's user
 TEMPLATE_CONFIGMAP = "spark-application-template"

@@ -17,6 +17,8 @@ from __future__ import annotations
 from typing import Any
 
 import pulumi
+
+from dsenv.spec.model import EnvironmentSpec, HubAuthSpec, HubProfile, WorkspacesSpec
 from dsenv.stacks.components.kube import (
     WorkloadArgs,
     helm_release,
@@ -27,8 +29,6 @@ from dsenv.stacks.components.podsecurity import (
     restricted_container_context,
     restricted_pod_context,
 )
-
-from dsenv.spec.model import EnvironmentSpec, HubAuthSpec, HubProfile, WorkspacesSpec
 
 USER_SERVICE_ACCOUNT = "jupyter-user"
 HUB_UID = 1000  # the k8s-hub image's user

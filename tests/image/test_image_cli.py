@@ -9,11 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from dsenv.cli.app import app
 from parity_support import expanded
 from testkit import PROFILES, ROOT
 from typer.testing import CliRunner
 
+from dsenv.cli.app import app
 from dsenv.image import dockerfile, requirements_in
 
 runner = CliRunner()

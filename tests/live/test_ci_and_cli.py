@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 import yaml
-from dsenv.cli.app import app
 from testkit import PROFILES, tool
 from typer.testing import CliRunner
 
+from dsenv.cli.app import app
 from dsenv.live.pulumicli import PINNED_VERSION
 
 from .conftest import Standin

@@ -12,8 +12,6 @@ from typing import Any
 
 import pytest
 import yaml
-from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
-from dsenv.stacks.components.workspaces import hub_values
 from offline_kit import EXAMPLES, PROFILES, example, graph, res
 
 from dsenv.offline.check import Schemas, check, check_schemas, load_schemas
@@ -21,6 +19,8 @@ from dsenv.offline.graph import Resource, ResourceGraph
 from dsenv.offline.rules import RULES, run_rules
 from dsenv.profile.load import load_profile
 from dsenv.spec.expand import expand_profile
+from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
+from dsenv.stacks.components.workspaces import hub_values
 
 BUCKET = "aws:s3/bucket:Bucket"
 ARN = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/ABC"
@@ -357,8 +357,9 @@ def _policy_resources(g: ResourceGraph) -> list[Any]:
 
 
 def _violations(g: ResourceGraph) -> dict[str, list[str]]:
-    from dsenv.policy.pack import policies
     from pulumi_policy import StackValidationArgs
+
+    from dsenv.policy.pack import policies
 
     out: dict[str, list[str]] = {}
     for policy in policies():

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dsenv.cli.app import app
 from offline_kit import PROFILES, example
 from typer.testing import CliRunner
 
+from dsenv.cli.app import app
 from dsenv.offline.cost import estimate, gib, price_table
 
 runner = CliRunner()

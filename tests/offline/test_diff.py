@@ -7,10 +7,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from dsenv.cli.app import app
 from offline_kit import edited, example, graph, res
 from typer.testing import CliRunner
 
+from dsenv.cli.app import app
 from dsenv.errors import UsageError
 from dsenv.offline.diff import changed_paths, diff_graphs
 from dsenv.offline.run import offline

@@ -7,10 +7,10 @@ import shutil
 import subprocess
 
 import pytest
-from dsenv.cli.app import app
 from offline_kit import PROFILES, example
 from typer.testing import CliRunner
 
+from dsenv.cli.app import app
 from dsenv.errors import OperationalError
 from dsenv.offline import visual
 

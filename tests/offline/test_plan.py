@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import yaml
-from dsenv.cli.app import app
 from offline_kit import PROFILES, example, graph, res
 from typer.testing import CliRunner
 
+from dsenv.cli.app import app
 from dsenv.offline.graph import FORMAT_VERSION, graph_from_json
 from dsenv.offline.plan import (
     build_plan,

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dsenv.cli.app import app
 from offline_kit import PROFILES, example, res
 from typer.testing import CliRunner
 
+from dsenv.cli.app import app
 from dsenv.errors import UsageError
 from dsenv.offline.cost import price_table
 from dsenv.offline.render import files_for, object_path

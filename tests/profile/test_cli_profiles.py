@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 import yaml
-from dsenv.cli.app import app
 from jsonschema import Draft202012Validator
 from testkit import PROFILES, ROOT
 from typer.testing import CliRunner
+
+from dsenv.cli.app import app
 
 EXAMPLES = sorted(PROFILES.rglob("*.yaml"))
 

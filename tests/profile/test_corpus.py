@@ -17,9 +17,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from dsenv.cli.app import app
 from testkit import ROOT
 from typer.testing import CliRunner
+
+from dsenv.cli.app import app
 
 CORPUS = ROOT / "tests" / "corpus"
 MIN_CASES = 60

@@ -9,15 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dsenv.stacks.components.cluster import ami_type
-from dsenv.stacks.components.emr import base36
-from dsenv.stacks.components.msk import msk_kafka_version
 
 from dsenv.offline.capture import capture_spec
 from dsenv.offline.graph import Resource, ResourceGraph
 from dsenv.profile.load import load_team
 from dsenv.spec.expand import expand_profile
 from dsenv.spec.model import EnvironmentSpec
+from dsenv.stacks.components.cluster import ami_type
+from dsenv.stacks.components.emr import base36
+from dsenv.stacks.components.msk import msk_kafka_version
 
 PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 AWS_PROFILES = ("fraud", "vision")

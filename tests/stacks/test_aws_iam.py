@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dsenv.stacks.components import identity
 
 from dsenv.offline.capture import capture_spec
 from dsenv.offline.graph import Resource, ResourceGraph
 from dsenv.profile.load import load_team
 from dsenv.spec.expand import expand_profile
 from dsenv.spec.model import EnvironmentSpec
+from dsenv.stacks.components import identity
 
 PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 AWS_PROFILES = ("fraud", "vision")

@@ -7,7 +7,6 @@ import dataclasses
 import json
 from typing import Any
 
-from dsenv.stacks.components.workspaces import hub_values
 from testkit import PROFILES
 
 from dsenv.offline.graph import Resource, ResourceGraph
@@ -15,6 +14,7 @@ from dsenv.offline.rules import run_rules
 from dsenv.profile.load import load_profile
 from dsenv.spec.expand import expand_profile
 from dsenv.spec.model import EnvironmentSpec
+from dsenv.stacks.components.workspaces import hub_values
 
 
 def _spec(name: str) -> EnvironmentSpec:

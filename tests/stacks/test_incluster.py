@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dsenv.stacks.components import podsecurity
-from dsenv.stacks.components.workspaces import split_image
 
 from dsenv.spec import versions
+from dsenv.stacks.components import podsecurity
+from dsenv.stacks.components.workspaces import split_image
 
 PROFILE_NAMES = sorted(
     p.stem for p in (Path(__file__).resolve().parents[2] / "profiles").glob("*.yaml")

@@ -12,6 +12,7 @@ import jsonschema  # type: ignore[import-untyped]
 import kubernetes_validate
 import pytest
 import yaml
+
 from dsenv.stacks.components import kafka, runners, spark
 
 PROFILE_NAMES = sorted(
