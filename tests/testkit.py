@@ -6,9 +6,15 @@ from __future__ import annotations
 import os
 import shutil
 import sys
+from functools import cache
 from pathlib import Path
 
 import pytest
+
+from dsenv.offline.graph import ResourceGraph
+from dsenv.profile.load import load_team
+from dsenv.spec.expand import expand_profile
+from dsenv.spec.model import EnvironmentSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 PROFILES = ROOT / "profiles"
@@ -31,3 +37,17 @@ def tool(name: str, how: str) -> str:
     if os.environ.get("CI"):
         pytest.fail(f"{name} is not installed, and CI must run it ({how})")
     pytest.skip(f"{name} is not installed: {how}")
+
+
+@cache
+def spec_of(name: str) -> EnvironmentSpec:
+    """The expanded example profile `profiles/<name>.yaml`."""
+    return expand_profile(load_team(PROFILES / f"{name}.yaml"))
+
+
+@cache
+def graph_of(name: str) -> ResourceGraph:
+    """Its resource graph, from the real program under the SDK's mock runtime."""
+    from dsenv.offline.capture import capture_spec
+
+    return capture_spec(spec_of(name))

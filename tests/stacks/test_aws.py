@@ -4,11 +4,11 @@ SDK's mock runtime (`capture_spec`), checked for the security and mapping proper
 from __future__ import annotations
 
 import json
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
+from testkit import graph_of, spec_of
 
 from dsenv.offline.capture import capture_spec
 from dsenv.offline.graph import Resource, ResourceGraph
@@ -19,18 +19,7 @@ from dsenv.stacks.components.cluster import ami_type
 from dsenv.stacks.components.emr import base36
 from dsenv.stacks.components.msk import msk_kafka_version
 
-PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 AWS_PROFILES = ("fraud", "vision")
-
-
-@cache
-def spec_of(name: str) -> EnvironmentSpec:
-    return expand_profile(load_team(PROFILES / f"{name}.yaml"))
-
-
-@cache
-def graph_of(name: str) -> ResourceGraph:
-    return capture_spec(spec_of(name))
 
 
 def one(graph: ResourceGraph, type_token: str) -> Resource:

@@ -4,31 +4,15 @@ identity policy dsenv writes passes the parliament linter."""
 from __future__ import annotations
 
 import json
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 import pytest
+from testkit import graph_of, spec_of
 
-from dsenv.offline.capture import capture_spec
 from dsenv.offline.graph import Resource, ResourceGraph
-from dsenv.profile.load import load_team
-from dsenv.spec.expand import expand_profile
-from dsenv.spec.model import EnvironmentSpec
 from dsenv.stacks.components import identity
 
-PROFILES = Path(__file__).resolve().parents[2] / "profiles"
 AWS_PROFILES = ("fraud", "vision")
-
-
-@cache
-def spec_of(name: str) -> EnvironmentSpec:
-    return expand_profile(load_team(PROFILES / f"{name}.yaml"))
-
-
-@cache
-def graph_of(name: str) -> ResourceGraph:
-    return capture_spec(spec_of(name))
 
 
 def role_named(graph: ResourceGraph, name: str) -> Resource:
