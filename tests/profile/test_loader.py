@@ -40,6 +40,66 @@ def test_yaml_1_2_keeps_no_yes_on_and_dates_as_strings() -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("0o17", 15),
+        ("0x1F", 31),
+        ("-12", -12),
+        ("+3", 3),
+        ("1e3", 1000.0),
+        (".5", 0.5),
+        ("1.30", 1.3),
+        ("1_000", "1_000"),  # the core schema has no digit separators: text
+        ("0b101", "0b101"),
+        ("TRUE", True),
+        ("False", False),
+        ("tRUE", "tRUE"),
+        ("NULL", None),
+        ("", None),
+        ("'12'", "12"),
+        ('"true"', "true"),
+        ("!!str 12", "12"),
+        ("! 12", "12"),
+        ("!!int 12", 12),
+        ("!!float 2", 2.0),
+    ],
+)
+def test_plain_scalars_follow_the_yaml_1_2_core_schema(text: str, value: object) -> None:
+    got = parse_text(f"v: {text}\n", "t.yaml").plain()["v"]
+    assert got == value and type(got) is type(value)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("!!int twelve", "'twelve' is not a valid !!int"),
+        ("!!timestamp 2024-01-01", "tag tag:yaml.org,2002:timestamp is not allowed"),
+        (".inf", ".inf is not a usable number"),
+        ("1e999", "1e999 is too large a number"),
+    ],
+)
+def test_scalars_that_are_not_plain_data_are_refused_at_their_place(
+    text: str, message: str
+) -> None:
+    with pytest.raises(ProfileError) as caught:
+        parse_text(f"a: 1\nv: {text}\n", "t.yaml")
+    (problem,) = caught.value.problems
+    assert (problem.position.line, problem.position.col) == (2, 4)
+    assert message in problem.message
+
+
+def test_a_syntax_error_names_the_character_and_where_a_bracket_was_opened() -> None:
+    with pytest.raises(ProfileError) as caught:
+        parse_text("a: {b: 1,\nc: 2\n", "t.yaml")
+    (problem,) = caught.value.problems
+    assert (problem.position.line, problem.position.col) == (1, 4)
+    assert "never closed" in problem.message
+    with pytest.raises(ProfileError) as caught:
+        parse_text("a: @x\n", "t.yaml")
+    assert "found character '@' that cannot start any token" in caught.value.problems[0].message
+
+
 def test_country_code_no_survives_into_the_team_tags(tmp_path: Path) -> None:
     loaded = load_team(_team(tmp_path, K8S + TIER + "tags: {country: NO, audited: yes}\n"))
     assert loaded.team.tags == {"country": "NO", "audited": "yes"}

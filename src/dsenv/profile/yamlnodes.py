@@ -1,9 +1,10 @@
 """Strict YAML 1.2 reading that keeps the source position of every key and value.
 
-ruamel.yaml composes the node tree (YAML 1.2 resolution: `NO` stays a string); dsenv then
-builds its own tree of `Node`s so that every value knows its file, line and column, and so
-that anchors, aliases, merge keys, custom tags and duplicate keys are refused with a
-position rather than silently resolved.
+libyaml (through PyYAML's C parser, or its pure-Python twin where PyYAML was built without
+it) turns the text into events; dsenv builds its own tree of `Node`s from them, resolving
+plain scalars by the YAML 1.2 core schema (`NO` stays a string, `1.30` is a number), so that
+every value knows its file, line and column, and so that anchors, aliases, merge keys, custom
+tags and duplicate keys are refused with a position rather than silently resolved.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
-from ruamel.yaml import YAML
-from ruamel.yaml import nodes as yn
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+import yaml
+from yaml import events as ev
+from yaml.error import MarkedYAMLError, YAMLError
 
 from dsenv.errors import Position, Problem, ProfileError
+
+#: libyaml's parser when PyYAML has it; the events and marks are the same either way.
+_Parser: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 MAX_BYTES = 1024 * 1024
 _YAML_DIRECTIVE = re.compile(r"^%YAML[ \t]+(\S*)", re.MULTILINE)
@@ -119,45 +123,10 @@ def parse_text(text: str, display: str) -> Node:
             1,
             f"%YAML {directive.group(1)} is not supported: profiles are YAML 1.2; remove the directive",
         )
-    # The pure safe loader composes without the round-trip scanner's comment bookkeeping
-    # (about twice as fast); anchors and aliases are refused while building the tree.
-    yaml = YAML(typ="safe", pure=True)
-    try:
-        documents = list(yaml.compose_all(text))
-    except ProfileError:
-        raise
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        what = " ".join(p for p in (exc.context, exc.problem) if p) or "invalid YAML"
-        if exc.context_mark is not None and "end of stream" in what.replace(
-            "<stream end>", "end of stream"
-        ):
-            # a bracket or quote never closed: the useful place is where it was opened
-            mark = exc.context_mark
-            what += " (it is never closed before the end of the file)"
-        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
-        _fail(display, line, col, f"YAML syntax error: {what}")
-    except RecursionError:
-        _fail(display, 1, 1, f"document is nested too deeply (more than {MAX_DEPTH} levels)")
-    except YAMLError as exc:
-        _fail(display, 1, 1, f"YAML error: {exc}")
-    except Exception as exc:  # the parser's own failures on adversarial text are input errors too
-        _fail(display, 1, 1, f"YAML error: {type(exc).__name__}: {exc}")
-    documents = [d for d in documents if d is not None]
-    if not documents:
-        _fail(display, 1, 1, "the file is empty; a profile starts with apiVersion: dsenv/v1")
-    if len(documents) > 1:
-        m = documents[1].start_mark
-        _fail(
-            display,
-            m.line + 1,
-            m.column + 1,
-            "only one document per profile file; remove the second '---' document",
-        )
-    problems: list[Problem] = []
-    root = _build(documents[0], display, problems, depth=0, seen=set())
-    if problems:
-        raise ProfileError(problems)
+    builder = _Builder(_events(text, display), display)
+    root = builder.document()
+    if builder.problems:
+        raise ProfileError(builder.problems)
     if not isinstance(root.value, dict):
         _fail(
             display,
@@ -168,114 +137,274 @@ def parse_text(text: str, display: str) -> Node:
     return root
 
 
-def _build(
-    node: yn.Node,
-    display: str,
-    problems: list[Problem],
-    depth: int,
-    seen: set[int],
-    written_at: Position | None = None,
-) -> Node:
-    pos = Position(display, node.start_mark.line + 1, node.start_mark.column + 1)
-    anchor = getattr(node, "anchor", None)
-    if id(node) in seen:  # the composer hands an alias back as the anchored node itself
-        problems.append(
-            Problem(
-                written_at or pos,
-                f"alias *{anchor} is not allowed: write the value out (profiles refuse anchors and aliases)",
+def _events(text: str, display: str) -> list[ev.Event]:
+    """The file's whole event stream: a syntax error anywhere is reported before any content."""
+    try:
+        return _parse(text, _Parser)
+    except MarkedYAMLError as exc:
+        error = exc
+    except YAMLError as exc:
+        _fail(display, 1, 1, f"YAML error: {exc}")
+    if _Parser is not yaml.BaseLoader:
+        # libyaml's messages are terse ("found character that cannot start any token") and
+        # place an unclosed bracket at the end of the file; the pure-Python parser names the
+        # character and the opening bracket. Only failing files pay for the second parse.
+        try:
+            _parse(text, yaml.BaseLoader)
+        except MarkedYAMLError as exc:
+            error = exc
+        except YAMLError:
+            pass
+    mark = error.problem_mark or error.context_mark
+    what = " ".join(p for p in (error.context, error.problem) if p) or "invalid YAML"
+    if error.context_mark is not None and "end of stream" in what.replace(
+        "<stream end>", "end of stream"
+    ):
+        # a bracket or quote never closed: the useful place is where it was opened
+        mark = error.context_mark
+        what += " (it is never closed before the end of the file)"
+    line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+    _fail(display, line, col, f"YAML syntax error: {what}")
+
+
+def _parse(text: str, parser_class: Any) -> list[ev.Event]:
+    parser = parser_class(text)
+    try:
+        events: list[ev.Event] = []
+        while parser.check_event():
+            events.append(parser.get_event())
+        return events
+    finally:
+        parser.dispose()
+
+
+class _Builder:
+    """Builds the Node tree of a stream's one document, collecting every problem found."""
+
+    def __init__(self, events: list[ev.Event], display: str) -> None:
+        self.events = events
+        self.display = display
+        self.at = 0
+        self.anchors: set[str] = set()
+        self.problems: list[Problem] = []
+
+    def document(self) -> Node:
+        starts = [i for i, e in enumerate(self.events) if isinstance(e, ev.DocumentStartEvent)]
+        if not starts:
+            _fail(
+                self.display, 1, 1, "the file is empty; a profile starts with apiVersion: dsenv/v1"
             )
-        )
-        return Node(None, pos)
-    seen.add(id(node))
-    if anchor:
-        problems.append(
-            Problem(pos, f"anchor &{anchor} is not allowed: profiles refuse anchors and aliases")
-        )
-    if depth > MAX_DEPTH:
-        problems.append(Problem(pos, f"nested too deeply (more than {MAX_DEPTH} levels)"))
-        return Node(None, pos)
-    tag = str(getattr(node.tag, "value", node.tag) or "")
-    if isinstance(node, yn.MappingNode):
-        if tag != _CORE + "map":
-            problems.append(Problem(pos, f"tag {tag} is not allowed; profiles use plain YAML"))
-        out: dict[str, Node] = {}
-        for key_node, value_node in node.value:
-            key_pos = Position(
-                display, key_node.start_mark.line + 1, key_node.start_mark.column + 1
+        if len(starts) > 1:
+            second = self.events[starts[1] + 1]  # the second document's root
+            _fail(
+                self.display,
+                *self._line_col(second),
+                "only one document per profile file; remove the second '---' document",
             )
-            key_tag = str(getattr(key_node.tag, "value", key_node.tag) or "")
-            if key_tag == _CORE + "merge":
-                problems.append(
-                    Problem(key_pos, "merge keys (<<) are not allowed; use extends: to inherit")
+        self.at = starts[0] + 1
+        return self._node(depth=0, written_at=None)
+
+    def _line_col(self, event: ev.Event) -> tuple[int, int]:
+        mark = event.start_mark  # every parsed event has one
+        return (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+
+    def _pos(self, event: ev.Event) -> Position:
+        return Position(self.display, *self._line_col(event))
+
+    def _next(self) -> ev.Event:
+        event = self.events[self.at]
+        self.at += 1
+        return event
+
+    def _skip(self) -> None:
+        """Step over the node starting at the current event."""
+        depth = 0
+        while True:
+            event = self._next()
+            if isinstance(event, ev.CollectionStartEvent):
+                depth += 1
+            elif isinstance(event, ev.CollectionEndEvent):
+                depth -= 1
+            if depth == 0:
+                return
+
+    def _node(self, depth: int, written_at: Position | None) -> Node:
+        event = self.events[self.at]
+        pos = self._pos(event)
+        if isinstance(event, ev.AliasEvent):
+            self.at += 1
+            if event.anchor in self.anchors:
+                message = (
+                    f"alias *{event.anchor} is not allowed: write the value out "
+                    "(profiles refuse anchors and aliases)"
                 )
-                continue
-            if not isinstance(key_node, yn.ScalarNode) or key_tag != _CORE + "str":
-                what = (
-                    "a list"
-                    if isinstance(key_node, yn.SequenceNode)
-                    else (
-                        "a mapping"
-                        if isinstance(key_node, yn.MappingNode)
-                        else repr(key_node.value)
+                self.problems.append(Problem(written_at or pos, message))
+            else:
+                self.problems.append(
+                    Problem(
+                        pos, f"found undefined alias {event.anchor!r} (profiles refuse aliases)"
                     )
                 )
-                problems.append(Problem(key_pos, f"keys must be plain strings, not {what}"))
+            return Node(None, pos)
+        assert isinstance(event, ev.NodeEvent)
+        if event.anchor:
+            self.anchors.add(event.anchor)
+            self.problems.append(
+                Problem(
+                    pos,
+                    f"anchor &{event.anchor} is not allowed: profiles refuse anchors and aliases",
+                )
+            )
+        if depth > MAX_DEPTH:
+            self.problems.append(Problem(pos, f"nested too deeply (more than {MAX_DEPTH} levels)"))
+            self._skip()
+            return Node(None, pos)
+        tag: str | None = getattr(event, "tag", None)  # collections and scalars
+        if isinstance(event, ev.MappingStartEvent):
+            self.at += 1
+            self._check_tag(tag, "map", pos)
+            return Node(self._entries(depth, pos), pos)
+        if isinstance(event, ev.SequenceStartEvent):
+            self.at += 1
+            self._check_tag(tag, "seq", pos)
+            items: list[Node] = []
+            while not isinstance(self.events[self.at], ev.SequenceEndEvent):
+                items.append(self._node(depth + 1, pos))
+            self.at += 1
+            return Node(items, pos)
+        assert isinstance(event, ev.ScalarEvent)
+        self.at += 1
+        raw = event.value
+        try:
+            value = _scalar(tag, raw, plain=event.implicit[0])
+        except ValueError as exc:
+            self.problems.append(Problem(pos, str(exc)))
+            value = None
+        return Node(value, pos, raw=raw)
+
+    def _entries(self, depth: int, pos: Position) -> dict[str, Node]:
+        out: dict[str, Node] = {}
+        while not isinstance(self.events[self.at], ev.MappingEndEvent):
+            key_event = self.events[self.at]
+            key_pos = self._pos(key_event)
+            key = self._key(key_event, key_pos)
+            if key is None:
+                self._skip()  # the value of a refused key
                 continue
-            key = str(key_node.value)
             if key in out:
                 first = out[key].key_pos
-                problems.append(
+                self.problems.append(
                     Problem(
                         key_pos,
                         f"duplicate key {key!r} on line {key_pos.line}: already set on line "
                         f"{first.line if first else '?'}; a key may appear once",
                     )
                 )
+                self._skip()
                 continue
-            child = _build(value_node, display, problems, depth + 1, seen, key_pos)
+            child = self._node(depth + 1, key_pos)
             child.key_pos = key_pos
             out[key] = child
-        return Node(out, pos)
-    if isinstance(node, yn.SequenceNode):
-        if tag != _CORE + "seq":
-            problems.append(Problem(pos, f"tag {tag} is not allowed; profiles use plain YAML"))
-        return Node(
-            [_build(item, display, problems, depth + 1, seen, pos) for item in node.value], pos
+        self.at += 1
+        return out
+
+    def _key(self, event: ev.Event, pos: Position) -> str | None:
+        """The key's text, or None (the key consumed, a problem recorded) if it is refused."""
+        if isinstance(event, ev.ScalarEvent) and not event.anchor:
+            plain = event.implicit[0]
+            if plain and event.value == "<<":
+                self.at += 1
+                self.problems.append(
+                    Problem(pos, "merge keys (<<) are not allowed; use extends: to inherit")
+                )
+                return None
+            try:
+                value = _scalar(event.tag, event.value, plain=plain)
+            except ValueError:
+                value = None
+            if isinstance(value, str):
+                self.at += 1
+                return value
+            self.at += 1
+            self.problems.append(Problem(pos, f"keys must be plain strings, not {event.value!r}"))
+            return None
+        if isinstance(event, ev.CollectionStartEvent):
+            what = "a list" if isinstance(event, ev.SequenceStartEvent) else "a mapping"
+            self._skip()
+            self.problems.append(Problem(pos, f"keys must be plain strings, not {what}"))
+            return None
+        self._node(0, pos)  # an alias or an anchored key: reported as such
+        return None
+
+    def _check_tag(self, tag: str | None, kind: str, pos: Position) -> None:
+        if tag not in (None, "!", _CORE + kind):
+            self.problems.append(Problem(pos, f"tag {tag} is not allowed; profiles use plain YAML"))
+
+
+# The YAML 1.2 core schema's plain scalars (https://yaml.org/spec/1.2.2/#1032-tag-resolution).
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
+def _scalar(tag: str | None, raw: str, *, plain: bool) -> Any:
+    """A scalar's value: plain scalars by the core schema, quoted ones as text, and the
+    explicit core tags (!!str, !!int, ...) when the text fits them."""
+    if tag is None:
+        if not plain:
+            return raw
+        kind = (
+            "null"
+            if _NULL.match(raw)
+            else "bool"
+            if _BOOL.match(raw)
+            else "int"
+            if _INT.match(raw)
+            else "float"
+            if _FLOAT.match(raw)
+            else "str"
         )
-    raw = str(node.value)
-    try:
-        value = _scalar(tag, raw)
-    except ValueError as exc:
-        problems.append(Problem(pos, str(exc)))
-        value = None
-    return Node(value, pos, raw=raw)
-
-
-def _scalar(tag: str, raw: str) -> Any:
-    kind = tag.removeprefix(_CORE) if tag.startswith(_CORE) else None
-    if kind in {"str", "timestamp"}:
-        return raw  # YAML 1.2 core has no timestamps: a date stays the text it is
+    elif tag == "!":
+        kind = "str"  # the non-specific tag: text
+    elif tag.startswith(_CORE) and tag.removeprefix(_CORE) in _CORE_SCALARS:
+        kind = tag.removeprefix(_CORE)
+        if not _CORE_SCALARS[kind].match(raw):
+            raise ValueError(f"{raw!r} is not a valid !!{kind}")
+    else:
+        raise ValueError(
+            f"tag {tag} is not allowed; profiles use plain YAML (strings, numbers, booleans, lists, mappings)"
+        )
+    if kind == "str":
+        return raw
     if kind == "null":
         return None
     if kind == "bool":
         return raw.lower() == "true"
     if kind == "int":
-        text = raw.replace("_", "")
-        if text.lower().startswith(("0o", "+0o", "-0o")):
-            return int(text.replace("0o", "").replace("0O", ""), 8)
-        return int(text, 0) if text.lower().lstrip("+-").startswith("0x") else int(text)
-    if kind == "float":
-        low = raw.lower().replace("_", "")
-        if low in (".inf", "+.inf", "-.inf", ".nan"):
-            raise ValueError(f"{raw} is not a usable number")
-        number = float(low)
-        if math.isinf(number):
-            raise ValueError(f"{raw} is too large a number")
-        return number
-    raise ValueError(
-        f"tag {tag} is not allowed; profiles use plain YAML (strings, numbers, booleans, lists, mappings)"
-    )
+        if raw.startswith("0o"):
+            return int(raw[2:], 8)
+        return int(raw, 16) if raw.startswith("0x") else int(raw)
+    low = raw.lower()
+    if low in (".inf", "+.inf", "-.inf", ".nan"):
+        raise ValueError(f"{raw} is not a usable number")
+    number = float(low)
+    if math.isinf(number):
+        raise ValueError(f"{raw} is too large a number")
+    return number
 
 
-def _fail(display: str, line: int, col: int, message: str) -> Any:
+_CORE_SCALARS = {
+    "str": re.compile(r"(?s:.*)"),
+    "null": _NULL,
+    "bool": _BOOL,
+    "int": _INT,
+    "float": _FLOAT,
+}
+
+
+def _fail(display: str, line: int, col: int, message: str) -> NoReturn:
     raise ProfileError([Problem(Position(display, line, col), message)])
