@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from testkit import PROFILES
 
 from dsenv.errors import ProfileError
+from dsenv.profile.fields import to_data
 from dsenv.profile.load import load_profile, load_team
 from dsenv.profile.yamlnodes import Node, parse_bytes, parse_text
 from dsenv.spec.expand import expand_profile
@@ -342,7 +343,7 @@ def _expands_deterministically(profile: dict[str, Any]) -> None:
         first, second = expand_profile(loaded), expand_profile(load_team(folder / "team.yaml"))
         assert first == second
         # The final values, written out and loaded again, describe the same environment.
-        final = loaded.model.model_dump(mode="json", exclude_none=True, exclude={"extends", "org"})
+        final = {k: v for k, v in to_data(loaded.model).items() if k not in ("extends", "org")}
         if loaded.team.org:
             final["extends"] = "ORG"
         again = load_team(_write(final, folder, "final.yaml"))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dsenv.errors import UsageError
+from dsenv.profile.fields import to_data
 from dsenv.profile.load import LoadedProfile
 from dsenv.profile.problems import Locator, dotted
 from dsenv.profile.yamlnodes import KeyPath
@@ -19,7 +20,7 @@ class Explained:
 
 
 def explain(loaded: LoadedProfile, key: str | None = None) -> list[Explained]:
-    final = loaded.model.model_dump(mode="json", exclude_none=True)
+    final = to_data(loaded.model)
     loc = Locator(loaded.tree)
     rows = [
         Explained(dotted(path), value, str(loc.index[path].pos) if path in loc.index else "default")

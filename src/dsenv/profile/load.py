@@ -7,13 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import BaseModel, ValidationError
-
 from dsenv.errors import Position, Problem, ProfileError
 from dsenv.profile.checks import check_team
+from dsenv.profile.fields import ValidationError, validate
 from dsenv.profile.merge import deep_merge
 from dsenv.profile.model import CAPABILITY_SECTIONS, Constraints, Org, Team
-from dsenv.profile.problems import Locator, from_validation_error
+from dsenv.profile.problems import Locator, from_issues
 from dsenv.profile.yamlnodes import Node, read_file
 
 #: Keys that belong to one document and are never inherited.
@@ -209,11 +208,11 @@ def _org_base(org: Node, team: Node) -> Node:
     return Node(base, org.pos)
 
 
-def _validate(model: type[BaseModel], tree: Node, problems: list[Problem]) -> BaseModel | None:
+def _validate(model: type[Team | Org], tree: Node, problems: list[Problem]) -> Team | Org | None:
     try:
-        return model.model_validate(tree.plain())
+        return validate(model, tree.plain())
     except ValidationError as exc:
-        problems.extend(from_validation_error(exc, model, Locator(tree)))
+        problems.extend(from_issues(exc.issues, Locator(tree)))
         return None
 
 
@@ -224,7 +223,7 @@ def _limits(org_docs: list[tuple[str, Node]], problems: list[Problem]) -> Iterab
         if node is None or not isinstance(node.value, dict):
             continue
         try:
-            constraints = Constraints.model_validate(node.plain())
+            constraints = validate(Constraints, node.plain())
         except ValidationError:
             continue  # reported when the org itself is validated
         yield OrgLimits(str(name.value if name else "?"), node.pos.file, constraints)

@@ -9,20 +9,10 @@ from __future__ import annotations
 import ipaddress
 import re
 import urllib.parse
+from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PlainValidator,
-    StrictBool,
-    StrictStr,
-    ValidationInfo,
-    WithJsonSchema,
-    field_validator,
-)
-
+from dsenv.profile.fields import Field, Limits, Model, Scalar
 from dsenv.profile.types import CpuQuantity, Duration, Name, Quantity, TagKey, Version
 
 API_VERSION = "dsenv/v1"
@@ -31,15 +21,11 @@ API_VERSION = "dsenv/v1"
 #: these apply only to teams that declare the section themselves.
 CAPABILITY_SECTIONS = ("workspaces", "spark", "kafka", "ci_runners", "serving")
 
-PositiveInt = Annotated[int, Field(gt=0)]
-NonNegativeInt = Annotated[int, Field(ge=0)]
+PositiveInt = Annotated[int, Limits(gt=0)]
+NonNegativeInt = Annotated[int, Limits(ge=0)]
 
 
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
-
-
-class OperatorNamespaces(Strict):
+class OperatorNamespaces(Model):
     """Where a cluster's shared operators run (used only with `target.operators: shared`)."""
 
     strimzi: Name = Field(
@@ -58,30 +44,30 @@ class OperatorNamespaces(Strict):
     )
 
 
-class Target(Strict):
+class Target(Model):
     """Where the environment runs."""
 
     provider: Literal["aws", "kubernetes"] = Field(
         description="`aws`: dsenv creates the network, EKS cluster and cloud services. "
         "`kubernetes`: an existing cluster chosen by kubeconfig context; in-cluster resources only."
     )
-    region: StrictStr | None = Field(
+    region: str | None = Field(
         default=None, description="AWS region, for example eu-west-1. Required for provider aws."
     )
     kubernetes_version: Version = Field(
         default="1.33", description="Kubernetes minor version of the cluster, quoted."
     )
-    context: StrictStr | None = Field(
+    context: str | None = Field(
         default=None,
         description="kubeconfig context of the existing cluster. Required for provider kubernetes.",
     )
-    vpc_cidr: StrictStr = Field(
+    vpc_cidr: str = Field(
         default="10.40.0.0/16", description="CIDR of the VPC dsenv creates (provider aws)."
     )
     availability_zones: int = Field(
         default=2, ge=2, le=6, description="Number of zones for the private subnets (aws)."
     )
-    public_access_cidrs: list[StrictStr] = Field(
+    public_access_cidrs: list[str] = Field(
         default_factory=list,
         description="CIDRs allowed to reach the EKS API publicly. Empty: private endpoint only.",
     )
@@ -97,30 +83,29 @@ class Target(Strict):
         description="Where the shared operators run (used only with operators: shared).",
     )
 
-    @field_validator("vpc_cidr")
-    @classmethod
-    def _vpc_cidr(cls, value: str) -> str:
-        _network(value)
-        return value
-
-    @field_validator("operators")
-    @classmethod
-    def _operators(cls, value: str, info: ValidationInfo) -> str:
+    def check(self) -> Iterator[tuple[str, str]]:
+        try:
+            _network(self.vpc_cidr)
+        except ValueError as exc:
+            yield "vpc_cidr", str(exc)
         # dsenv creates a target aws cluster for this team alone: nobody else installs operators
-        if value == "shared" and info.data.get("provider") == "aws":
-            raise ValueError(
-                "operators shared needs target kubernetes: a target aws cluster is the team's "
-                "own, so dsenv installs its operators (use operators install)"
+        if self.operators == "shared" and self.provider == "aws":
+            yield (
+                "operators",
+                (
+                    "operators shared needs target kubernetes: a target aws cluster is the team's "
+                    "own, so dsenv installs its operators (use operators install)"
+                ),
             )
-        return value
-
-    @field_validator("public_access_cidrs")
-    @classmethod
-    def _public_cidrs(cls, value: list[str]) -> list[str]:
-        for cidr in value:
-            if _network(cidr).prefixlen == 0:
-                raise ValueError(f"{cidr} opens the cluster API to the whole internet")
-        return value
+        for cidr in self.public_access_cidrs:
+            try:
+                if _network(cidr).prefixlen == 0:
+                    yield (
+                        "public_access_cidrs",
+                        f"{cidr} opens the cluster API to the whole internet",
+                    )
+            except ValueError as exc:
+                yield "public_access_cidrs", str(exc)
 
 
 def _network(text: str) -> ipaddress.IPv4Network:
@@ -130,20 +115,20 @@ def _network(text: str) -> ipaddress.IPv4Network:
         raise ValueError(f"{text!r} is not an IPv4 CIDR such as 10.0.0.0/16") from exc
 
 
-class Constraints(Strict):
+class Constraints(Model):
     """Limits an org places on every team that extends it."""
 
-    allowed_instance_types: list[StrictStr] | None = Field(
+    allowed_instance_types: list[str] | None = Field(
         default=None,
         description="Glob patterns (m7i.*) every tier's instance types must match. Unset: any.",
     )
     max_gpus_per_team: NonNegativeInt | None = Field(
         default=None, description="Most GPUs a team's tiers may reach at their maximum node counts."
     )
-    required_tags: list[StrictStr] = Field(
+    required_tags: list[str] = Field(
         default_factory=list, description="Tag keys every team must end up with (inherited counts)."
     )
-    max_monthly_usd: Annotated[float, Field(gt=0)] | None = Field(
+    max_monthly_usd: Annotated[float, Limits(gt=0)] | None = Field(
         default=None, description="Largest monthly budget a team may declare."
     )
 
@@ -159,8 +144,7 @@ def _check_https_url(value: object) -> str:
 
 HttpsUrl = Annotated[
     str,
-    PlainValidator(_check_https_url),
-    WithJsonSchema({"type": "string", "format": "uri", "pattern": "^https://\\S+$"}),
+    Scalar(_check_https_url, {"type": "string", "format": "uri", "pattern": "^https://\\S+$"}),
 ]
 
 _DNS_NAME_RE = re.compile(
@@ -178,8 +162,7 @@ def _check_dns_name(value: object) -> str:
 
 DnsName = Annotated[
     str,
-    PlainValidator(_check_dns_name),
-    WithJsonSchema({"type": "string", "pattern": _DNS_NAME_RE.pattern, "maxLength": 253}),
+    Scalar(_check_dns_name, {"type": "string", "pattern": _DNS_NAME_RE.pattern, "maxLength": 253}),
 ]
 
 
@@ -196,19 +179,20 @@ def _check_secret_name(value: object) -> str:
 _SECRET_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 SecretName = Annotated[
     str,
-    PlainValidator(_check_secret_name),
-    WithJsonSchema({"type": "string", "pattern": _SECRET_NAME_RE.pattern, "maxLength": 63}),
+    Scalar(
+        _check_secret_name, {"type": "string", "pattern": _SECRET_NAME_RE.pattern, "maxLength": 63}
+    ),
 ]
 
 
-class HubAuth(Strict):
+class HubAuth(Model):
     """How users sign in to the team hub (an OAuth app registered with GitHub or an OIDC IdP)."""
 
     provider: Literal["github", "oidc"] = Field(
         description="`github`: GitHub OAuth, gated by organization membership. `oidc`: any "
         "OpenID Connect identity provider (Keycloak, Okta, Entra ID, Google, ...)."
     )
-    client_id: StrictStr = Field(
+    client_id: str = Field(
         min_length=1, description="Client ID of the OAuth app registered for this hub (not secret)."
     )
     client_secret: SecretName = Field(
@@ -222,7 +206,7 @@ class HubAuth(Strict):
         "https://<workspaces.host>/hub/oauth_callback, or without a host the hub derives it "
         "from the host of each sign-in request.",
     )
-    organization: StrictStr | None = Field(
+    organization: str | None = Field(
         default=None,
         description="provider github: GitHub organization whose members may sign in (required).",
     )
@@ -241,11 +225,11 @@ class HubAuth(Strict):
         default=None,
         description="provider oidc: `userinfo_endpoint` from <issuer>/.well-known/openid-configuration (required).",
     )
-    username_claim: StrictStr = Field(
+    username_claim: str = Field(
         default="preferred_username",
         description="provider oidc: claim whose value is the hub user name (matched against the group members).",
     )
-    groups_claim: StrictStr | None = Field(
+    groups_claim: str | None = Field(
         default=None,
         description="provider oidc: claim listing the user's IdP groups. Set: members of an IdP "
         "group named like a dsenv group may also sign in; tier access still follows dsenv's "
@@ -253,7 +237,7 @@ class HubAuth(Strict):
     )
 
 
-class WorkspaceSettings(Strict):
+class WorkspaceSettings(Model):
     """Dev workspaces: JupyterHub with one profile per compute tier."""
 
     default_tier: Name | None = Field(
@@ -261,7 +245,7 @@ class WorkspaceSettings(Strict):
     )
     idle_timeout: Duration = Field(default="1h", description="Idle servers are culled after this.")
     storage: Quantity = Field(default="10Gi", description="Per-user persistent home volume.")
-    image: StrictStr | None = Field(
+    image: str | None = Field(
         default=None,
         description="Workspace image. Unset: the team image dsenv renders and builds from languages and tools.",
     )
@@ -277,14 +261,14 @@ class WorkspaceSettings(Strict):
     )
 
 
-class Language(Strict):
+class Language(Model):
     version: Version = Field(description='Language version, quoted, such as "3.12".')
-    packages: list[StrictStr] = Field(
+    packages: list[str] = Field(
         default_factory=list, description="Packages installed into the team image."
     )
 
 
-class Languages(Strict):
+class Languages(Model):
     python: Language | None = Field(default=None, description="Python and its packages.")
     r: Language | None = Field(default=None, description="R and its packages.")
 
@@ -292,27 +276,27 @@ class Languages(Strict):
 Tool = Literal["jupyterlab", "vscode", "mlflow", "rstudio"]
 
 
-class Tier(Strict):
+class Tier(Model):
     """A compute tier: one node group (aws) and one workspace profile."""
 
     cpu: CpuQuantity = Field(description="CPU a workspace on this tier gets.")
     memory: Quantity = Field(description="Memory a workspace on this tier gets.")
     gpus: NonNegativeInt = Field(default=0, description="GPUs per workspace on this tier.")
-    instance_types: list[StrictStr] = Field(
+    instance_types: list[str] = Field(
         min_length=1, description="EC2 instance types for the tier's node group."
     )
-    spot: StrictBool = Field(default=False, description="Use spot capacity.")
+    spot: bool = Field(default=False, description="Use spot capacity.")
     min_nodes: NonNegativeInt = Field(default=0, description="Fewest nodes; 0 scales to zero.")
     max_nodes: PositiveInt = Field(default=3, description="Most nodes.")
     disk: Quantity = Field(default="100Gi", description="Root volume of each node.")
 
 
-class Group(Strict):
-    members: list[StrictStr] = Field(description="User names in the group.")
+class Group(Model):
+    members: list[str] = Field(description="User names in the group.")
     tiers: list[Name] = Field(min_length=1, description="Tiers the group may start servers on.")
 
 
-class Spark(Strict):
+class Spark(Model):
     engine: Literal["operator", "emr-on-eks", "emr-serverless"] = Field(
         default="operator",
         description="`operator`: the Kubeflow Spark operator in the cluster. `emr-on-eks` and "
@@ -326,10 +310,10 @@ class Spark(Strict):
     )
 
 
-class Topic(Strict):
-    name: Annotated[
-        StrictStr, Field(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", max_length=200)
-    ] = Field(description="Topic name: lower-case letters, digits, '.' and '-'.")
+class Topic(Model):
+    name: Annotated[str, Limits(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", max_length=200)] = (
+        Field(description="Topic name: lower-case letters, digits, '.' and '-'.")
+    )
     partitions: PositiveInt = Field(default=3, description="Partition count.")
     replicas: PositiveInt | None = Field(
         default=None, description="Replication factor. Unset: min(3, brokers)."
@@ -337,14 +321,14 @@ class Topic(Strict):
     retention: Duration = Field(default="7d", description="How long records are kept.")
 
 
-class KafkaUser(Strict):
+class KafkaUser(Model):
     name: Name = Field(description="User name (SCRAM-SHA-512 credentials in a secret).")
-    topics: list[StrictStr] = Field(
+    topics: list[str] = Field(
         default_factory=list, description="Topics the user may read and write. Empty: all topics."
     )
 
 
-class Kafka(Strict):
+class Kafka(Model):
     engine: Literal["strimzi", "msk", "msk-serverless"] = Field(
         default="strimzi",
         description="`strimzi`: Strimzi operator and a KRaft Kafka in the cluster. `msk` and "
@@ -353,17 +337,17 @@ class Kafka(Strict):
     brokers: PositiveInt = Field(default=3, description="Broker count.")
     storage: Quantity = Field(default="100Gi", description="Persistent storage per broker.")
     version: Version = Field(default="4.1.0", description="Kafka version.")
-    instance_type: StrictStr = Field(
+    instance_type: str = Field(
         default="kafka.m7g.large", description="Broker instance type (engine msk)."
     )
     topics: list[Topic] = Field(default_factory=list, description="Topics to create.")
     users: list[KafkaUser] = Field(default_factory=list, description="Users to create.")
 
 
-class CiRunners(Strict):
+class CiRunners(Model):
     provider: Literal["github"] = Field(description="CI system. Only github for now.")
-    organization: StrictStr = Field(description="GitHub organization owning the repositories.")
-    repositories: list[StrictStr] = Field(
+    organization: str = Field(description="GitHub organization owning the repositories.")
+    repositories: list[str] = Field(
         default_factory=list,
         description="owner/name repositories that get a runner scale set. Empty: one organization-wide scale set.",
     )
@@ -375,22 +359,19 @@ class CiRunners(Strict):
         description="Name of the Kubernetes secret holding the GitHub App credentials. dsenv only references it.",
     )
 
-    @field_validator("repositories")
-    @classmethod
-    def _repositories(cls, value: list[str]) -> list[str]:
-        for repo in value:
+    def check(self) -> Iterator[tuple[str, str]]:
+        for repo in self.repositories:
             owner, _, name = repo.partition("/")
             if not owner or not name or "/" in name:
-                raise ValueError(f"{repo!r} is not an owner/name repository")
-        return value
+                yield "repositories", f"{repo!r} is not an owner/name repository"
 
 
-class Model(Strict):
+class ServedModel(Model):
     name: Name = Field(description="InferenceService name.")
     framework: Literal[
         "sklearn", "xgboost", "lightgbm", "pytorch", "tensorflow", "onnx", "huggingface", "mlflow"
     ] = Field(description="Model format KServe serves.")
-    storage_uri: Annotated[StrictStr, Field(pattern=r"^(s3|gs|pvc|https?|hf)://\S+$")] = Field(
+    storage_uri: Annotated[str, Limits(pattern=r"^(s3|gs|pvc|https?|hf)://\S+$")] = Field(
         description="Where the model artifact lives (s3://, gs://, pvc://, https://, hf://)."
     )
     min_replicas: NonNegativeInt = Field(
@@ -400,14 +381,14 @@ class Model(Strict):
     tier: Name | None = Field(default=None, description="Tier to run on. Unset: serving.tier.")
 
 
-class Serving(Strict):
+class Serving(Model):
     engine: Literal["kserve"] = Field(default="kserve", description="Serving engine.")
     tier: Name = Field(description="Default tier for models.")
-    models: list[Model] = Field(default_factory=list, description="Models to serve.")
+    models: list[ServedModel] = Field(default_factory=list, description="Models to serve.")
 
 
-class Budget(Strict):
-    monthly_usd: Annotated[float, Field(gt=0)] = Field(
+class Budget(Model):
+    monthly_usd: Annotated[float, Limits(gt=0)] = Field(
         description="The team's monthly budget in USD."
     )
 
@@ -427,19 +408,17 @@ DefaultsKey = Literal[
 ]
 
 
-class Org(Strict):
+class Org(Model):
     """Defaults every team inherits, and limits no team may break."""
 
     apiVersion: Literal["dsenv/v1"] = Field(description="Always dsenv/v1.")  # noqa: N815
     kind: Literal["Org"] = Field(description="Org.")
     name: Name = Field(description="Org name, used in resource names and tags.")
-    extends: StrictStr | None = Field(
+    extends: str | None = Field(
         default=None, description="Path to a parent org profile, relative to this file."
     )
     target: Target | None = Field(default=None, description="Default target for the org's teams.")
-    tags: dict[TagKey, StrictStr] = Field(
-        default_factory=dict, description="Tags on every resource."
-    )
+    tags: dict[TagKey, str] = Field(default_factory=dict, description="Tags on every resource.")
     constraints: Constraints = Field(
         default_factory=Constraints, description="Limits enforced on every team."
     )
@@ -451,23 +430,21 @@ class Org(Strict):
     )
 
 
-class Team(Strict):
+class Team(Model):
     """One data-science team's environment."""
 
     apiVersion: Literal["dsenv/v1"] = Field(description="Always dsenv/v1.")  # noqa: N815
     kind: Literal["Team"] = Field(description="Team.")
     name: Name = Field(description="Team name: namespace, stack and resource names derive from it.")
-    extends: StrictStr | None = Field(
+    extends: str | None = Field(
         default=None, description="Path to an Org (or Team) profile, relative to this file."
     )
     org: Name | None = Field(default=None, description="Org name; set by extends.")
-    owners: list[StrictStr] = Field(default_factory=list, description="Owner e-mail addresses.")
+    owners: list[str] = Field(default_factory=list, description="Owner e-mail addresses.")
     target: Target = Field(
         description="Where the environment runs (usually inherited from the org)."
     )
-    tags: dict[TagKey, StrictStr] = Field(
-        default_factory=dict, description="Tags on every resource."
-    )
+    tags: dict[TagKey, str] = Field(default_factory=dict, description="Tags on every resource.")
     languages: Languages = Field(
         default_factory=Languages, description="Languages in the team image."
     )

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
+from dsenv.profile.fields import Model
+from dsenv.profile.fields import json_schema as model_schemas
 from dsenv.profile.model import Org, Team
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -21,13 +21,9 @@ _REF = "#/$defs/"
 
 
 def json_schema(kind: Literal["team", "org", "any"] = "any") -> dict[str, Any]:
-    choices: dict[str, tuple[type[BaseModel], ...]] = {"team": (Team,), "org": (Org,)}
+    choices: dict[str, tuple[type[Model], ...]] = {"team": (Team,), "org": (Org,)}
     models = choices.get(kind, (Team, Org))
-    defs: dict[str, Any] = {}
-    for model in models:
-        schema = model.model_json_schema(mode="validation", ref_template=_REF + "{model}")
-        defs.update(schema.pop("$defs", {}))
-        defs[model.__name__] = schema
+    defs = model_schemas(models, _REF)
     defs.update({f"{name}Partial": _partial(schema) for name, schema in list(defs.items())})
     for model in models:
         root = defs[f"{model.__name__}Partial"]

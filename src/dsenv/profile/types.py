@@ -7,10 +7,9 @@ the parse functions turn it into numbers for expansion.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import PlainValidator, WithJsonSchema
+from dsenv.profile.fields import Scalar, describe
 
 _BINARY = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50}
 _DECIMAL = {"k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15}
@@ -65,22 +64,8 @@ def parse_seconds(text: str) -> int:
 
 def _string(value: object, what: str) -> str:
     if not isinstance(value, str):
-        raise ValueError(f"expected {what} as a string, got {_describe(value)}")
+        raise ValueError(f"expected {what} as a string, got {describe(value)}")
     return value
-
-
-def _describe(value: object) -> str:
-    if value is None:
-        return "nothing (null)"
-    if isinstance(value, bool):
-        return f"the boolean {str(value).lower()}"
-    if isinstance(value, int | float):
-        return f"the number {value}"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "a mapping"
-    return repr(value)
 
 
 def _check_quantity(value: object) -> str:
@@ -98,7 +83,7 @@ def _check_duration(value: object) -> str:
 
 def _check_cpu(value: object) -> str | int | float:
     if not isinstance(value, str | int | float) or isinstance(value, bool):
-        raise ValueError(f"expected a CPU count such as 2 or 500m, got {_describe(value)}")
+        raise ValueError(f"expected a CPU count such as 2 or 500m, got {describe(value)}")
     parse_millicpu(value)
     return value
 
@@ -133,13 +118,9 @@ def _check_tag_key(value: object) -> str:
     return text
 
 
-def _scalar(check: Callable[[object], object], schema: dict[str, Any]) -> tuple[object, ...]:
-    return (PlainValidator(check), WithJsonSchema(schema))
-
-
 Quantity = Annotated[
     str,
-    *_scalar(
+    Scalar(
         _check_quantity,
         {
             "type": "string",
@@ -150,7 +131,7 @@ Quantity = Annotated[
 ]
 CpuQuantity = Annotated[
     str | int | float,
-    *_scalar(
+    Scalar(
         _check_cpu,
         {
             "anyOf": [
@@ -163,7 +144,7 @@ CpuQuantity = Annotated[
 ]
 Duration = Annotated[
     str,
-    *_scalar(
+    Scalar(
         _check_duration,
         {
             "type": "string",
@@ -174,7 +155,7 @@ Duration = Annotated[
 ]
 Name = Annotated[
     str,
-    *_scalar(
+    Scalar(
         _check_dns_label,
         {
             "type": "string",
@@ -186,7 +167,7 @@ Name = Annotated[
 ]
 Version = Annotated[
     str,
-    *_scalar(
+    Scalar(
         _check_version,
         {
             "type": "string",
@@ -197,5 +178,5 @@ Version = Annotated[
 ]
 TagKey = Annotated[
     str,
-    *_scalar(_check_tag_key, {"type": "string", "pattern": _TAG_KEY_RE.pattern}),
+    Scalar(_check_tag_key, {"type": "string", "pattern": _TAG_KEY_RE.pattern}),
 ]
