@@ -7,7 +7,6 @@ the stack (every resource with its inputs, parent and dependencies) is turned in
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -20,22 +19,9 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from dsenv.capabilities import capability_of
 from dsenv.offline.graph import Resource, ResourceGraph
 from dsenv.offline.rules import RULES, Rule, run_rules
-
-_AREA = re.compile(r"^dsenv:([a-z0-9-]+):")
-
-
-def _capability(resource: PolicyResource) -> str:
-    area: str = "base"
-    node: PolicyResource | None = resource
-    seen = 0
-    while node is not None and seen < 100:
-        m = _AREA.match(node.resource_type)
-        if m:
-            area = m.group(1)
-        node, seen = node.parent, seen + 1
-    return area
 
 
 def _plain(value: Any) -> Any:
@@ -67,7 +53,7 @@ def graph_of(resources: Iterable[PolicyResource]) -> ResourceGraph:
                 protect=bool(getattr(opts, "protect", False)),
                 delete_before_replace=bool(getattr(opts, "delete_before_replace", False)),
                 ignore_changes=tuple(getattr(opts, "ignore_changes", None) or ()),
-                capability=_capability(r),
+                capability=capability_of(r.urn),
             )
         )
     stack = out[0].urn.split("::")[0].removeprefix("urn:pulumi:") if out else ""

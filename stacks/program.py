@@ -96,18 +96,18 @@ def aws_platform(spec: EnvironmentSpec) -> Platform:
         default_tags=aws.ProviderDefaultTagsArgs(tags=spec.tags),
     )
     on_aws = pulumi.ResourceOptions(providers=[provider])
-    network = Network("network", NetworkArgs.from_spec(spec), opts=on_aws)
+    network = Network("network", NetworkArgs(spec.aws.network), opts=on_aws)
     cluster = Cluster(
-        "cluster", ClusterArgs.from_spec(spec, subnet_ids=network.private_subnet_ids), opts=on_aws
+        "cluster", ClusterArgs(spec.aws.cluster, subnet_ids=network.private_subnet_ids), opts=on_aws
     )
-    storage = Storage("storage", StorageArgs.from_spec(spec), opts=on_aws)
+    storage = Storage("storage", StorageArgs(spec.aws.buckets, spec.aws.registry.name), opts=on_aws)
     account = aws.get_caller_identity_output(
         opts=pulumi.InvokeOutputOptions(provider=provider)
     ).account_id
     identity = Identity(
         "identity",
-        IdentityArgs.from_spec(
-            spec,
+        IdentityArgs(
+            spec.aws.identity,
             oidc_provider_arn=cluster.oidc_provider_arn,
             oidc_issuer=cluster.oidc_issuer,
             data_bucket_arn=storage.bucket_arns["data"],
@@ -146,8 +146,8 @@ def aws_engines(
     if spec.spark is not None and spec.spark.engine in ("emr-on-eks", "emr-serverless"):
         emr = Emr(
             "spark-emr",
-            EmrArgs.from_spec(
-                spec,
+            EmrArgs(
+                spec.spark,
                 data_bucket_arn=storage.bucket_arns["data"],
                 artifacts_bucket_arn=storage.bucket_arns["artifacts"],
                 cluster_name=cluster.cluster_name,
@@ -171,8 +171,8 @@ def aws_engines(
     if spec.kafka is not None and spec.kafka.engine in ("msk", "msk-serverless"):
         msk = Msk(
             "kafka-msk",
-            MskArgs.from_spec(
-                spec,
+            MskArgs(
+                spec.kafka,
                 vpc_id=network.vpc_id,
                 subnet_ids=network.private_subnet_ids,
                 client_security_group_id=cluster.security_group_id,
@@ -187,7 +187,7 @@ def in_cluster(spec: EnvironmentSpec, platform: Platform) -> tuple[TeamNamespace
     """The team namespace, then every capability of the profile beside each other."""
     namespace = TeamNamespace(
         "namespace",
-        TeamNamespaceArgs.from_spec(spec),
+        TeamNamespaceArgs(spec.namespace),
         opts=pulumi.ResourceOptions(providers=[platform.k8s_provider]),
     )
     pulumi.export("namespace", namespace.name)
@@ -196,42 +196,42 @@ def in_cluster(spec: EnvironmentSpec, platform: Platform) -> tuple[TeamNamespace
     roles = platform.role_arns
 
     if spec.workspaces is not None:
+        ws = spec.workspaces
+        # the registry image on aws, unless the profile names its own workspace image
+        image = platform.image if ws.image_from_registry and platform.image else ws.image
         workspaces = Workspaces(
             "workspaces",
-            WorkspacesArgs.from_spec(
-                spec, image=_workspace_image(spec, platform), role_arn=roles.get("workspaces")
-            ),
+            WorkspacesArgs(ws, image=image, role_arn=roles.get("workspaces")),
             opts=opts,
         )
         pulumi.export("hub_url", workspaces.hub_url)
     if spec.spark is not None and spec.spark.engine == "operator":
         SparkOperator(
             "spark",
-            SparkOperatorArgs.from_spec(spec, image=platform.image, role_arn=roles.get("spark")),
+            SparkOperatorArgs(
+                spec.spark, image=platform.image or spec.spark.image, role_arn=roles.get("spark")
+            ),
             opts=opts,
         )
     if spec.kafka is not None and spec.kafka.engine == "strimzi":
-        kafka = StrimziKafka("kafka", StrimziKafkaArgs.from_spec(spec), opts=opts)
+        kafka = StrimziKafka("kafka", StrimziKafkaArgs(spec.kafka), opts=opts)
         pulumi.export("kafka_bootstrap", kafka.bootstrap_servers)
     if spec.runners is not None:
         runners = Runners(
             "runners",
-            RunnersArgs.from_spec(spec, image=platform.image, role_arn=roles.get("runners")),
+            RunnersArgs(
+                spec.runners,
+                image=platform.image or spec.runners.image,
+                role_arn=roles.get("runners"),
+            ),
             opts=opts,
         )
         pulumi.export("runner_scale_sets", runners.scale_sets)
     if spec.serving is not None:
         serving = Serving(
-            "serving", ServingArgs.from_spec(spec, role_arn=roles.get("serving")), opts=opts
+            "serving", ServingArgs(spec.serving, role_arn=roles.get("serving")), opts=opts
         )
         pulumi.export("serving_endpoints", serving.endpoints)
     if spec.provider == "kubernetes":
-        pulumi.export("image", f"{spec.image.repository}:{spec.image.tag}")
+        pulumi.export("image", spec.image.ref)
     return namespace, team_provider
-
-
-def _workspace_image(spec: EnvironmentSpec, platform: Platform) -> pulumi.Input[str] | None:
-    """The registry image on aws, unless the profile names its own workspace image."""
-    if spec.workspaces is not None and not spec.workspaces.image_from_registry:
-        return spec.workspaces.image
-    return platform.image

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from dsenv.capabilities import NAMES as CAPABILITY_NAMES
+from dsenv.capabilities import check_name
 from dsenv.errors import ExitCode, UsageError
 
 if TYPE_CHECKING:
@@ -34,10 +36,20 @@ Secrets = Annotated[
         "--secrets-provider", help="passphrase (PULUMI_CONFIG_PASSPHRASE[_FILE]) or awskms://KEY."
     ),
 ]
+
+
+def _capability(value: str | None) -> str | None:
+    """Checked while the options are parsed: a bad name stops the command before it starts."""
+    return check_name(value) if value is not None else None
+
+
 Only = Annotated[
     str | None,
     typer.Option(
-        "--only", help="Limit to one capability: base, workspaces, spark, kafka, runners, serving."
+        "--only",
+        help=f"Limit to one capability: {', '.join(CAPABILITY_NAMES)}.",
+        callback=_capability,
+        metavar="CAPABILITY",
     ),
 ]
 Yes = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; required without a terminal.")]

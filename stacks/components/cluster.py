@@ -13,15 +13,17 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from dsenv.capabilities import component_type
 from dsenv.spec import versions
-from dsenv.spec.model import EnvironmentSpec, NodePoolSpec
+from dsenv.spec.aws import ClusterSpec
+from dsenv.spec.tiers import NodePoolSpec
 from dsenv.stacks.components.identity import irsa_trust_policy, service_principal_trust
 from dsenv.stacks.components.kube import helm_release, manifest_resource
 from dsenv.stacks.components.podsecurity import (
@@ -195,33 +197,8 @@ def autoscaler_values(
 
 @dataclass
 class ClusterArgs:
-    name: str
-    region: str
-    kubernetes_version: str
-    endpoint_public: bool
-    public_access_cidrs: tuple[str, ...]
-    log_types: tuple[str, ...]
-    node_pools: tuple[NodePoolSpec, ...]
-    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    labels: dict[str, str] = field(default_factory=dict)
-
-    @classmethod
-    def from_spec(
-        cls, spec: EnvironmentSpec, subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
-    ) -> ClusterArgs:
-        assert spec.aws is not None
-        c = spec.aws.cluster
-        return cls(
-            name=c.name,
-            region=spec.aws.region,
-            kubernetes_version=c.kubernetes_version,
-            endpoint_public=c.endpoint_public,
-            public_access_cidrs=c.public_access_cidrs,
-            log_types=c.log_types,
-            node_pools=spec.node_pools,
-            subnet_ids=subnet_ids,
-            labels=spec.labels,
-        )
+    cluster: ClusterSpec
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]  # the network's private subnets
 
 
 class Cluster(pulumi.ComponentResource):
@@ -238,23 +215,22 @@ class Cluster(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ClusterArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dsenv:cluster:Cluster", name, None, opts)
+        super().__init__(component_type("cluster", "Cluster"), name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        spec, subnet_ids = args.cluster, args.subnet_ids
 
         key = aws.kms.Key(
             f"{name}-secrets",
-            description=f"dsenv: envelope encryption of Kubernetes secrets in {args.name}",
+            description=f"dsenv: envelope encryption of Kubernetes secrets in {spec.name}",
             enable_key_rotation=True,
             deletion_window_in_days=30,
             opts=pulumi.ResourceOptions(parent=self, protect=True),
         )
-        aws.kms.Alias(
-            f"{name}-secrets", name=f"alias/dsenv/{args.name}", target_key_id=key.key_id, opts=child
-        )
+        aws.kms.Alias(f"{name}-secrets", name=spec.kms_alias, target_key_id=key.key_id, opts=child)
         # EKS writes to this exact group; creating it first gives it a retention.
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-control-plane",
-            name=f"/aws/eks/{args.name}/cluster",
+            name=spec.log_group,
             retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS,
             opts=child,
         )
@@ -271,23 +247,23 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
 
-        public = args.endpoint_public and bool(args.public_access_cidrs)
+        public = spec.endpoint_public and bool(spec.public_access_cidrs)
         cluster = aws.eks.Cluster(
             name,
-            name=args.name,
-            version=args.kubernetes_version,
+            name=spec.name,
+            version=spec.kubernetes_version,
             role_arn=cluster_role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
-                subnet_ids=args.subnet_ids,
+                subnet_ids=subnet_ids,
                 endpoint_private_access=True,
                 endpoint_public_access=public,
-                public_access_cidrs=list(args.public_access_cidrs) if public else None,
+                public_access_cidrs=list(spec.public_access_cidrs) if public else None,
             ),
             encryption_config=aws.eks.ClusterEncryptionConfigArgs(
                 resources=["secrets"],
                 provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn),
             ),
-            enabled_cluster_log_types=list(args.log_types),
+            enabled_cluster_log_types=list(spec.log_types),
             access_config=aws.eks.ClusterAccessConfigArgs(
                 authentication_mode="API",
                 bootstrap_cluster_creator_admin_permissions=True,
@@ -335,14 +311,14 @@ class Cluster(pulumi.ComponentResource):
         ]
 
         self.node_groups = {}
-        for pool in args.node_pools:
+        for pool in spec.node_pools:
             self.node_groups[pool.tier] = self._node_group(
-                args, pool, cluster, node_role, [*node_policies, *early_addons]
+                spec, subnet_ids, pool, cluster, node_role, [*node_policies, *early_addons]
             )
         node_groups = list(self.node_groups.values())
 
         ebs_role = self._irsa_role(
-            f"{name}-ebs-csi", args.name, "ebs-csi", oidc, issuer, EBS_CSI_SERVICE_ACCOUNT
+            f"{name}-ebs-csi", spec.ebs_csi_role, oidc, issuer, EBS_CSI_SERVICE_ACCOUNT
         )
         ebs_policy = aws.iam.RolePolicyAttachment(
             f"{name}-ebs-csi",
@@ -365,7 +341,7 @@ class Cluster(pulumi.ComponentResource):
 
         config = pulumi.Output.all(
             cluster.name, cluster.endpoint, cluster.certificate_authority.data
-        ).apply(lambda a: kubeconfig(a[0], a[1], a[2], args.region))
+        ).apply(lambda a: kubeconfig(a[0], a[1], a[2], spec.region))
         self.kubeconfig = pulumi.Output.secret(config)
         self.provider = k8s.Provider(
             "cluster",
@@ -385,7 +361,7 @@ class Cluster(pulumi.ComponentResource):
                 "kind": "StorageClass",
                 "metadata": {
                     "name": "gp3",
-                    "labels": args.labels,
+                    "labels": spec.labels,
                     "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
                 },
                 "provisioner": "ebs.csi.aws.com",
@@ -399,8 +375,7 @@ class Cluster(pulumi.ComponentResource):
 
         autoscaler_role = self._irsa_role(
             f"{name}-autoscaler",
-            args.name,
-            "cluster-autoscaler",
+            spec.autoscaler_role,
             oidc,
             issuer,
             AUTOSCALER_SERVICE_ACCOUNT,
@@ -408,15 +383,15 @@ class Cluster(pulumi.ComponentResource):
         aws.iam.RolePolicy(
             f"{name}-autoscaler",
             role=autoscaler_role.id,
-            policy=autoscaler_policy(args.name),
+            policy=autoscaler_policy(spec.name),
             opts=child,
         )
         helm_release(
-            "cluster-autoscaler",
+            spec.autoscaler_release,
             versions.CLUSTER_AUTOSCALER,
             namespace=AUTOSCALER_SERVICE_ACCOUNT[0],
             values=autoscaler_values(
-                args.name, args.region, args.kubernetes_version, autoscaler_role.arn
+                spec.name, spec.region, spec.kubernetes_version, autoscaler_role.arn
             ),
             opts=k8s_opts,
         )
@@ -441,8 +416,7 @@ class Cluster(pulumi.ComponentResource):
     def _irsa_role(
         self,
         logical: str,
-        cluster_name: str,
-        purpose: str,
+        role_name: str,
         oidc: aws.iam.OpenIdConnectProvider,
         issuer: pulumi.Output[str],
         service_account: tuple[str, str],
@@ -450,7 +424,7 @@ class Cluster(pulumi.ComponentResource):
         ns, sa = service_account
         return aws.iam.Role(
             logical,
-            name=f"{cluster_name}-{purpose}"[:64],
+            name=role_name,
             assume_role_policy=pulumi.Output.all(oidc.arn, issuer).apply(
                 lambda a: irsa_trust_policy(a[0], a[1], ns, sa)
             ),
@@ -459,20 +433,21 @@ class Cluster(pulumi.ComponentResource):
 
     def _node_group(
         self,
-        args: ClusterArgs,
+        spec: ClusterSpec,
+        subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
         pool: NodePoolSpec,
         cluster: aws.eks.Cluster,
         node_role: aws.iam.Role,
         depends_on: list[pulumi.Resource],
     ) -> aws.eks.NodeGroup:
-        template_tags = autoscaler_node_template_tags(args.name, pool)
+        template_tags = autoscaler_node_template_tags(spec.name, pool)
         group = aws.eks.NodeGroup(
             pool.name,
             cluster_name=cluster.name,
             node_group_name=pool.name,
             node_role_arn=node_role.arn,
-            subnet_ids=args.subnet_ids,
-            version=args.kubernetes_version,
+            subnet_ids=subnet_ids,
+            version=spec.kubernetes_version,
             ami_type=ami_type(pool),
             capacity_type=pool.capacity_type,
             instance_types=list(pool.instance_types),

@@ -8,12 +8,12 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from dsenv.spec.model import EnvironmentSpec
+from dsenv.capabilities import component_type
+from dsenv.spec.spark import SparkSpec
 from dsenv.stacks.components.identity import STS_AUDIENCE, service_principal_trust, spark_policy
 from dsenv.stacks.components.kube import manifest_resource
 
@@ -138,39 +138,14 @@ def serverless_maximum_capacity(
 
 @dataclass
 class EmrArgs:
-    engine: Literal["emr-on-eks", "emr-serverless"]
-    name: str  # cluster name: prefix of the AWS names
-    namespace: str
-    release: str
-    max_capacity: dict[str, str]
-    labels: dict[str, str]
+    spark: SparkSpec  # engine emr-on-eks or emr-serverless
     data_bucket_arn: pulumi.Input[str]
     artifacts_bucket_arn: pulumi.Input[str]
-    # emr-on-eks
-    cluster_name: pulumi.Input[str] | None = None
-    oidc_provider_arn: pulumi.Input[str] | None = None
-    oidc_issuer: pulumi.Input[str] | None = None
-    # emr-serverless
-    vpc_id: pulumi.Input[str] | None = None
-    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]] | None = None
-
-    @classmethod
-    def from_spec(cls, spec: EnvironmentSpec, **inputs: object) -> EmrArgs:
-        assert spec.aws is not None and spec.spark is not None
-        s = spec.spark
-        if s.engine == "operator":
-            raise ValueError("Emr is for the emr-on-eks and emr-serverless engines")
-        return cls(
-            engine=s.engine,
-            name=spec.aws.cluster.name,
-            namespace=s.namespace,
-            release=s.emr_release,
-            max_capacity=serverless_maximum_capacity(
-                s.executor.cpu_millis, s.executor.memory_bytes, s.max_executors
-            ),
-            labels=spec.labels,
-            **inputs,  # type: ignore[arg-type]
-        )
+    cluster_name: pulumi.Input[str]  # emr-on-eks: the EKS cluster the virtual cluster is on
+    oidc_provider_arn: pulumi.Input[str]  # emr-on-eks: the job role's trust
+    oidc_issuer: pulumi.Input[str]
+    vpc_id: pulumi.Input[str]  # emr-serverless: the workers' network
+    subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
 
 
 class Emr(pulumi.ComponentResource):
@@ -181,14 +156,16 @@ class Emr(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EmrArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dsenv:spark:Emr", name, None, opts)
+        super().__init__(component_type("spark", "Emr"), name, None, opts)
+        if args.spark.engine == "operator":
+            raise ValueError("Emr is for the emr-on-eks and emr-serverless engines")
         account = aws.get_caller_identity_output(
             opts=pulumi.InvokeOutputOptions(parent=self)
         ).account_id
         policy = pulumi.Output.all(args.data_bucket_arn, args.artifacts_bucket_arn).apply(
             lambda a: spark_policy(a[0], a[1])
         )
-        if args.engine == "emr-on-eks":
+        if args.spark.engine == "emr-on-eks":
             self._on_eks(name, args, account, policy)
         else:
             self._serverless(name, args, account, policy)
@@ -198,14 +175,10 @@ class Emr(pulumi.ComponentResource):
         self, name: str, args: EmrArgs, account: pulumi.Output[str], policy: pulumi.Output[str]
     ) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        assert (
-            args.cluster_name is not None
-            and args.oidc_provider_arn is not None
-            and args.oidc_issuer is not None
-        )
-        role_name = f"{args.name}-emr-job"[:64]
+        spark = args.spark
+        role_name = spark.job_role
         trust = pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer, account).apply(
-            lambda a: emr_on_eks_trust_policy(a[0], a[1], args.namespace, a[2], role_name)
+            lambda a: emr_on_eks_trust_policy(a[0], a[1], spark.namespace, a[2], role_name)
         )
         role = aws.iam.Role(f"{name}-job", name=role_name, assume_role_policy=trust, opts=child)
         aws.iam.RolePolicy(f"{name}-job", role=role.id, policy=policy, opts=child)
@@ -221,7 +194,7 @@ class Emr(pulumi.ComponentResource):
             type="STANDARD",
             opts=child,
         )
-        meta = {"name": EMR_CONTAINERS_USER, "namespace": args.namespace, "labels": args.labels}
+        meta = {"name": EMR_CONTAINERS_USER, "namespace": spark.namespace, "labels": spark.labels}
         rbac = "rbac.authorization.k8s.io"
         rbac_role = manifest_resource(
             name,
@@ -246,13 +219,13 @@ class Emr(pulumi.ComponentResource):
         )
         virtual = aws.emrcontainers.VirtualCluster(
             name,
-            name=f"{args.name}-{args.namespace}",
+            name=spark.virtual_cluster,
             container_provider=aws.emrcontainers.VirtualClusterContainerProviderArgs(
                 id=args.cluster_name,
                 type="EKS",
                 info=aws.emrcontainers.VirtualClusterContainerProviderInfoArgs(
                     eks_info=aws.emrcontainers.VirtualClusterContainerProviderInfoEksInfoArgs(
-                        namespace=args.namespace
+                        namespace=spark.namespace
                     )
                 ),
             ),
@@ -265,10 +238,10 @@ class Emr(pulumi.ComponentResource):
         self, name: str, args: EmrArgs, account: pulumi.Output[str], policy: pulumi.Output[str]
     ) -> None:
         child = pulumi.ResourceOptions(parent=self)
-        assert args.vpc_id is not None and args.subnet_ids is not None
+        spark = args.spark
         role = aws.iam.Role(
             f"{name}-job",
-            name=f"{args.name}-emr-job"[:64],
+            name=spark.job_role,
             assume_role_policy=account.apply(
                 lambda a: service_principal_trust("emr-serverless.amazonaws.com", a)
             ),
@@ -289,16 +262,20 @@ class Emr(pulumi.ComponentResource):
                     description="outbound",
                 )
             ],
-            tags={"Name": f"{args.name}-emr-serverless"},
+            tags={"Name": spark.security_group},
             opts=child,
         )
         app = aws.emrserverless.Application(
             name,
-            name=f"{args.name}-spark",
-            release_label=args.release,
+            name=spark.application,
+            release_label=spark.emr_release,
             type="spark",
             architecture="X86_64",
-            maximum_capacity=aws.emrserverless.ApplicationMaximumCapacityArgs(**args.max_capacity),
+            maximum_capacity=aws.emrserverless.ApplicationMaximumCapacityArgs(
+                **serverless_maximum_capacity(
+                    spark.executor.cpu_millis, spark.executor.memory_bytes, spark.max_executors
+                )
+            ),
             auto_start_configuration=aws.emrserverless.ApplicationAutoStartConfigurationArgs(
                 enabled=True
             ),

@@ -14,9 +14,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from dsenv.spec.model import EnvironmentSpec
-from dsenv.stacks.components.runners import runner_service_account_name
-from dsenv.stacks.components.workspaces import USER_SERVICE_ACCOUNT
+from dsenv.capabilities import component_type
+from dsenv.spec.aws import IdentitySpec, WorkloadRole
 
 VERSION = "2012-10-17"
 STS_AUDIENCE = "sts.amazonaws.com"
@@ -199,89 +198,47 @@ def kafka_client_policy(region: str, account: str, cluster_name: str) -> str:
     )
 
 
-@dataclass(frozen=True)
-class Workload:
-    """A workload that gets an IRSA role: where its service account lives."""
-
-    name: str  # workspaces | spark | serving | runners
-    namespace: str
-    service_account: str
-
-
-def workloads(spec: EnvironmentSpec) -> tuple[Workload, ...]:
-    """The workloads present in the spec that run in-cluster and need AWS access. The
-    service accounts are the ones the in-cluster components create (names from their modules)."""
-    found: list[Workload] = []
-    if spec.workspaces is not None:
-        found.append(Workload("workspaces", spec.workspaces.namespace, USER_SERVICE_ACCOUNT))
-    if spec.spark is not None and spec.spark.engine == "operator":
-        found.append(Workload("spark", spec.spark.namespace, spec.spark.service_account))
-    if spec.serving is not None:
-        found.append(Workload("serving", spec.serving.namespace, spec.serving.service_account))
-    if spec.runners is not None:
-        found.append(Workload("runners", spec.runners.namespace, runner_service_account_name(spec)))
-    return tuple(found)
-
-
 @dataclass
 class IdentityArgs:
-    cluster_name: str
-    region: str
-    workloads: tuple[Workload, ...]
+    identity: IdentitySpec
     oidc_provider_arn: pulumi.Input[str]
     oidc_issuer: pulumi.Input[str]
     data_bucket_arn: pulumi.Input[str]
     artifacts_bucket_arn: pulumi.Input[str]
     repository_arn: pulumi.Input[str]
-    model_uris: tuple[str, ...] = ()
-    kafka_cluster_name: str | None = None  # MSK: workspaces and spark get client access
-    account_id: pulumi.Input[str] | None = None
-
-    @classmethod
-    def from_spec(cls, spec: EnvironmentSpec, **inputs: Any) -> IdentityArgs:
-        assert spec.aws is not None
-        msk = spec.kafka is not None and spec.kafka.engine in ("msk", "msk-serverless")
-        return cls(
-            cluster_name=spec.aws.cluster.name,
-            region=spec.aws.region,
-            workloads=workloads(spec),
-            model_uris=tuple(m.storage_uri for m in spec.serving.models) if spec.serving else (),
-            kafka_cluster_name=spec.kafka.cluster_name if msk and spec.kafka else None,
-            **inputs,
-        )
+    account_id: pulumi.Input[str]
 
 
-def _policy_for(workload: str, args: IdentityArgs) -> pulumi.Output[str]:
-    if workload == "workspaces":
+def _policy_for(purpose: str, args: IdentityArgs) -> pulumi.Output[str]:
+    if purpose == "workspaces":
         return pulumi.Output.all(args.data_bucket_arn, args.artifacts_bucket_arn).apply(
             lambda a: workspaces_policy(a[0], a[1])
         )
-    if workload == "spark":
+    if purpose == "spark":
         return pulumi.Output.all(args.data_bucket_arn, args.artifacts_bucket_arn).apply(
             lambda a: spark_policy(a[0], a[1])
         )
-    if workload == "serving":
+    if purpose == "serving":
         return pulumi.Output.from_input(args.artifacts_bucket_arn).apply(
-            lambda a: serving_policy(a, args.model_uris)
+            lambda a: serving_policy(a, args.identity.model_uris)
         )
-    if workload == "runners":
+    if purpose == "runners":
         return pulumi.Output.all(args.repository_arn, args.artifacts_bucket_arn).apply(
             lambda a: runners_policy(a[0], a[1])
         )
-    raise ValueError(f"no policy for workload {workload!r}")
+    raise ValueError(f"no policy for workload {purpose!r}")
 
 
-def _trust_for(w: Workload, args: IdentityArgs) -> pulumi.Output[str]:
+def _trust_for(role: WorkloadRole, args: IdentityArgs) -> pulumi.Output[str]:
     return pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-        lambda a: irsa_trust_policy(a[0], a[1], w.namespace, w.service_account)
+        lambda a: irsa_trust_policy(a[0], a[1], role.namespace, role.service_account)
     )
 
 
-def _kafka_policy_for(args: IdentityArgs) -> pulumi.Output[str]:
-    cluster = args.kafka_cluster_name
-    assert cluster is not None and args.account_id is not None
+def _kafka_policy_for(args: IdentityArgs, cluster: str) -> pulumi.Output[str]:
+    region = args.identity.region
     return pulumi.Output.from_input(args.account_id).apply(
-        lambda account: kafka_client_policy(args.region, account, cluster)
+        lambda account: kafka_client_policy(region, account, cluster)
     )
 
 
@@ -293,32 +250,28 @@ class Identity(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: IdentityArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dsenv:identity:Identity", name, None, opts)
+        super().__init__(component_type("identity", "Identity"), name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.role_arns = {}
-        for w in args.workloads:
-            trust = _trust_for(w, args)
+        kafka = args.identity.kafka_cluster
+        for w in args.identity.roles:
             role = aws.iam.Role(
-                f"{name}-{w.name}",
-                name=f"{args.cluster_name}-{w.name}"[:64],
-                description=f"dsenv: {w.name} ({w.namespace}/{w.service_account})",
-                assume_role_policy=trust,
+                f"{name}-{w.purpose}",
+                name=w.role_name,
+                description=f"dsenv: {w.purpose} ({w.namespace}/{w.service_account})",
+                assume_role_policy=_trust_for(w, args),
                 max_session_duration=3600,
                 opts=child,
             )
             aws.iam.RolePolicy(
-                f"{name}-{w.name}", role=role.id, policy=_policy_for(w.name, args), opts=child
+                f"{name}-{w.purpose}", role=role.id, policy=_policy_for(w.purpose, args), opts=child
             )
-            if (
-                args.kafka_cluster_name
-                and args.account_id is not None
-                and w.name in ("workspaces", "spark")
-            ):
+            if w.kafka_client and kafka:
                 aws.iam.RolePolicy(
-                    f"{name}-{w.name}-kafka",
+                    f"{name}-{w.purpose}-kafka",
                     role=role.id,
-                    policy=_kafka_policy_for(args),
+                    policy=_kafka_policy_for(args, kafka),
                     opts=child,
                 )
-            self.role_arns[w.name] = role.arn
+            self.role_arns[w.purpose] = role.arn
         self.register_outputs({f"{k}_role_arn": v for k, v in self.role_arns.items()})

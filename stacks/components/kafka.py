@@ -9,23 +9,17 @@ from typing import Any
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 
-from dsenv.spec.model import EnvironmentSpec, KafkaSpec, KafkaUserSpec
+from dsenv.capabilities import component_type
+from dsenv.spec.base import restricted_labels
+from dsenv.spec.kafka import KafkaSpec, KafkaUserSpec
 from dsenv.stacks.components.kube import helm_release, manifest_resource
-from dsenv.stacks.components.namespace import (
-    namespace_manifest,
-    restricted_labels,
-)
+from dsenv.stacks.components.namespace import namespace_manifest
 from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
 
 API_VERSION = "kafka.strimzi.io/v1"
 STRIMZI_UID = 1001  # the uid of every Strimzi image
 TLS_PORT = 9093
 NODE_POOL = "dual-role"
-
-
-def _kafka(spec: EnvironmentSpec) -> KafkaSpec:
-    assert spec.kafka is not None and spec.kafka.engine == "strimzi", "Strimzi Kafka is not enabled"
-    return spec.kafka
 
 
 def _pod() -> dict[str, Any]:
@@ -38,8 +32,7 @@ def _container() -> dict[str, Any]:
     return {"securityContext": restricted_container_context(run_as_user=STRIMZI_UID)}
 
 
-def operator_values(spec: EnvironmentSpec) -> dict[str, Any]:
-    kafka = _kafka(spec)
+def operator_values(kafka: KafkaSpec) -> dict[str, Any]:
     return {
         "watchNamespaces": [kafka.namespace],
         "watchAnyNamespace": False,
@@ -54,23 +47,21 @@ def operator_values(spec: EnvironmentSpec) -> dict[str, Any]:
 
 
 def _meta(
-    spec: EnvironmentSpec, name: str, *, cluster_label: bool = True, **extra: Any
+    kafka: KafkaSpec, name: str, *, cluster_label: bool = True, **extra: Any
 ) -> dict[str, Any]:
-    kafka = _kafka(spec)
-    labels = dict(spec.labels)
+    labels = dict(kafka.labels)
     if cluster_label:
         labels["strimzi.io/cluster"] = kafka.cluster_name
     return {"name": name, "namespace": kafka.namespace, "labels": labels, **extra}
 
 
-def kafka_resource(spec: EnvironmentSpec) -> dict[str, Any]:
-    kafka = _kafka(spec)
+def kafka_resource(kafka: KafkaSpec) -> dict[str, Any]:
     replication = min(3, kafka.brokers)
     return {
         "apiVersion": API_VERSION,
         "kind": "Kafka",
         "metadata": _meta(
-            spec,
+            kafka,
             kafka.cluster_name,
             cluster_label=False,
             annotations={"strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled"},
@@ -116,12 +107,11 @@ def kafka_resource(spec: EnvironmentSpec) -> dict[str, Any]:
     }
 
 
-def node_pool_resource(spec: EnvironmentSpec) -> dict[str, Any]:
-    kafka = _kafka(spec)
+def node_pool_resource(kafka: KafkaSpec) -> dict[str, Any]:
     return {
         "apiVersion": API_VERSION,
         "kind": "KafkaNodePool",
-        "metadata": _meta(spec, NODE_POOL),
+        "metadata": _meta(kafka, NODE_POOL),
         "spec": {
             "replicas": kafka.brokers,
             "roles": ["controller", "broker"],
@@ -146,23 +136,23 @@ def node_pool_resource(spec: EnvironmentSpec) -> dict[str, Any]:
     }
 
 
-def topic_resources(spec: EnvironmentSpec) -> list[dict[str, Any]]:
+def topic_resources(kafka: KafkaSpec) -> list[dict[str, Any]]:
     return [
         {
             "apiVersion": API_VERSION,
             "kind": "KafkaTopic",
-            "metadata": _meta(spec, t.resource_name),
+            "metadata": _meta(kafka, t.resource_name),
             "spec": {
                 "topicName": t.name,
                 "partitions": t.partitions,
                 "replicas": t.replicas,
                 "config": {
                     "retention.ms": t.retention_ms,
-                    "min.insync.replicas": min(t.replicas, _kafka(spec).min_insync_replicas),
+                    "min.insync.replicas": min(t.replicas, kafka.min_insync_replicas),
                 },
             },
         }
-        for t in _kafka(spec).topics
+        for t in kafka.topics
     ]
 
 
@@ -186,23 +176,22 @@ def user_acls(user: KafkaUserSpec) -> list[dict[str, Any]]:
     return acls
 
 
-def user_resources(spec: EnvironmentSpec) -> list[dict[str, Any]]:
+def user_resources(kafka: KafkaSpec) -> list[dict[str, Any]]:
     return [
         {
             "apiVersion": API_VERSION,
             "kind": "KafkaUser",
-            "metadata": _meta(spec, u.name),
+            "metadata": _meta(kafka, u.name),
             "spec": {
                 "authentication": {"type": "scram-sha-512"},
                 "authorization": {"type": "simple", "acls": user_acls(u)},
             },
         }
-        for u in _kafka(spec).users
+        for u in kafka.users
     ]
 
 
-def bootstrap_address(spec: EnvironmentSpec) -> str:
-    kafka = _kafka(spec)
+def bootstrap_address(kafka: KafkaSpec) -> str:
     return f"{kafka.cluster_name}-kafka-bootstrap.{kafka.namespace}.svc:{TLS_PORT}"
 
 
@@ -219,11 +208,7 @@ def _custom(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions) -> Cus
 
 @dataclass
 class StrimziKafkaArgs:
-    spec: EnvironmentSpec
-
-    @classmethod
-    def from_spec(cls, spec: EnvironmentSpec) -> StrimziKafkaArgs:
-        return cls(spec=spec)
+    kafka: KafkaSpec
 
 
 class StrimziKafka(pulumi.ComponentResource):
@@ -235,16 +220,16 @@ class StrimziKafka(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: StrimziKafkaArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dsenv:kafka:StrimziKafka", name, None, opts)
-        spec = args.spec
-        kafka = _kafka(spec)
+        super().__init__(component_type("kafka", "StrimziKafka"), name, None, opts)
+        kafka = args.kafka
+        assert kafka.engine == "strimzi", "StrimziKafka is for engine strimzi"
         operator: list[pulumi.Resource] = []
         if kafka.install_operator:
             # shared operators: the cluster's Strimzi (and its CRDs) exist before this stack
             assert kafka.chart is not None
             operator_ns = manifest_resource(
                 f"{name}-operator-namespace",
-                namespace_manifest(kafka.operator_namespace, restricted_labels(spec.labels)),
+                namespace_manifest(kafka.operator_namespace, restricted_labels(kafka.labels)),
                 pulumi.ResourceOptions(parent=self),
             )
             operator.append(
@@ -252,7 +237,7 @@ class StrimziKafka(pulumi.ComponentResource):
                     name,
                     kafka.chart,
                     namespace=kafka.operator_namespace,
-                    values=operator_values(spec),
+                    values=operator_values(kafka),
                     release_name=kafka.release,
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns]),
                 )
@@ -260,14 +245,14 @@ class StrimziKafka(pulumi.ComponentResource):
         # the CRDs come with the operator chart
         after_crds = pulumi.ResourceOptions(parent=self, depends_on=operator)
         stateful = pulumi.ResourceOptions(parent=self, depends_on=operator, protect=True)
-        _custom(f"{name}-node-pool", node_pool_resource(spec), stateful)
-        cluster = _custom(f"{name}-cluster", kafka_resource(spec), stateful)
-        for topic in topic_resources(spec):
+        _custom(f"{name}-node-pool", node_pool_resource(kafka), stateful)
+        cluster = _custom(f"{name}-cluster", kafka_resource(kafka), stateful)
+        for topic in topic_resources(kafka):
             _custom(f"{name}-topic-{topic['metadata']['name']}", topic, after_crds)
-        for user in user_resources(spec):
+        for user in user_resources(kafka):
             _custom(f"{name}-user-{user['metadata']['name']}", user, after_crds)
         self.cluster_name = cluster.urn.apply(lambda _: kafka.cluster_name)
-        self.bootstrap_servers = self.cluster_name.apply(lambda _: bootstrap_address(spec))
+        self.bootstrap_servers = self.cluster_name.apply(lambda _: bootstrap_address(kafka))
         self.register_outputs(
             {"bootstrap_servers": self.bootstrap_servers, "cluster_name": self.cluster_name}
         )

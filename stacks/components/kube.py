@@ -10,13 +10,11 @@ resource either way.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Self
+from typing import Any
 
 import pulumi
 from pulumi_kubernetes import _utilities as k8s_plugin
 
-from dsenv.spec.model import EnvironmentSpec
 from dsenv.spec.versions import Chart
 
 
@@ -108,31 +106,3 @@ def service_account(
     return manifest_resource(
         logical_name, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}, opts
     )
-
-
-@dataclass
-class WorkloadArgs:
-    """What an in-cluster capability takes besides the spec: the image its pods run (on aws
-    the team registry's URL, known from the stack) and the IAM role its service account
-    assumes (aws only)."""
-
-    spec: EnvironmentSpec
-    image: pulumi.Input[str]
-    role_arn: pulumi.Input[str] | None = None
-
-    @classmethod
-    def default_image(cls, spec: EnvironmentSpec) -> str:
-        return f"{spec.image.repository}:{spec.image.tag}"
-
-    @classmethod
-    def from_spec(
-        cls,
-        spec: EnvironmentSpec,
-        image: pulumi.Input[str] | None = None,
-        role_arn: pulumi.Input[str] | None = None,
-    ) -> Self:
-        return cls(
-            spec=spec,
-            image=image if image is not None else cls.default_image(spec),
-            role_arn=role_arn,
-        )

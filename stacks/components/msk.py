@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import pulumi
 import pulumi_aws as aws
 
-from dsenv.spec.model import EnvironmentSpec
+from dsenv.capabilities import component_type
+from dsenv.spec.kafka import KafkaSpec
 
 IAM_PORT = 9098
 BROKER_LOG_RETENTION_DAYS = 30
@@ -41,34 +41,11 @@ def server_properties(brokers: int, min_insync_replicas: int) -> str:
 
 @dataclass
 class MskArgs:
-    engine: Literal["msk", "msk-serverless"]
-    cluster_name: str
-    kafka_version: str
-    brokers: int
-    instance_type: str
-    storage_gib: int
-    min_insync_replicas: int
+    kafka: KafkaSpec  # engine msk or msk-serverless
     vpc_id: pulumi.Input[str]
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
     client_security_group_id: pulumi.Input[str]  # the EKS cluster security group
     kms_key_arn: pulumi.Input[str]
-
-    @classmethod
-    def from_spec(cls, spec: EnvironmentSpec, **inputs: object) -> MskArgs:
-        assert spec.aws is not None and spec.kafka is not None
-        k = spec.kafka
-        if k.engine == "strimzi":
-            raise ValueError("Msk is for the msk and msk-serverless engines")
-        return cls(
-            engine=k.engine,
-            cluster_name=f"{spec.stack_name}-kafka",
-            kafka_version=k.kafka_version,
-            brokers=k.brokers,
-            instance_type=k.instance_type,
-            storage_gib=k.storage_gib,
-            min_insync_replicas=k.min_insync_replicas,
-            **inputs,  # type: ignore[arg-type]
-        )
 
 
 class Msk(pulumi.ComponentResource):
@@ -78,8 +55,11 @@ class Msk(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: MskArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dsenv:kafka:Msk", name, None, opts)
+        super().__init__(component_type("kafka", "Msk"), name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        kafka = args.kafka
+        if kafka.engine == "strimzi":
+            raise ValueError("Msk is for the msk and msk-serverless engines")
         group = aws.ec2.SecurityGroup(
             name,
             description="dsenv: Kafka brokers, reachable from the EKS cluster only",
@@ -105,14 +85,14 @@ class Msk(pulumi.ComponentResource):
                     protocol="-1", from_port=0, to_port=0, self=True, description="broker to broker"
                 )
             ],
-            tags={"Name": args.cluster_name},
+            tags={"Name": kafka.cluster_name},
             opts=child,
         )
         stateful = pulumi.ResourceOptions(parent=self, protect=True)
-        if args.engine == "msk-serverless":
+        if kafka.engine == "msk-serverless":
             serverless = aws.msk.ServerlessCluster(
                 name,
-                cluster_name=args.cluster_name,
+                cluster_name=kafka.cluster_name,
                 vpc_configs=[
                     aws.msk.ServerlessClusterVpcConfigArgs(
                         subnet_ids=args.subnet_ids, security_group_ids=[group.id]
@@ -128,32 +108,32 @@ class Msk(pulumi.ComponentResource):
             self.bootstrap_brokers = serverless.bootstrap_brokers_sasl_iam
             self.arn = serverless.arn
         else:
-            version = msk_kafka_version(args.kafka_version)
+            version = msk_kafka_version(kafka.kafka_version)
             config = aws.msk.Configuration(
                 name,
-                name=args.cluster_name,
+                name=kafka.cluster_name,
                 kafka_versions=[version],
-                server_properties=server_properties(args.brokers, args.min_insync_replicas),
+                server_properties=server_properties(kafka.brokers, kafka.min_insync_replicas),
                 opts=child,
             )
             logs = aws.cloudwatch.LogGroup(
                 f"{name}-brokers",
-                name=f"/dsenv/{args.cluster_name}/brokers",
+                name=kafka.log_group,
                 retention_in_days=BROKER_LOG_RETENTION_DAYS,
                 opts=child,
             )
             cluster = aws.msk.Cluster(
                 name,
-                cluster_name=args.cluster_name,
+                cluster_name=kafka.cluster_name,
                 kafka_version=version,
-                number_of_broker_nodes=args.brokers,
+                number_of_broker_nodes=kafka.brokers,
                 broker_node_group_info=aws.msk.ClusterBrokerNodeGroupInfoArgs(
-                    instance_type=args.instance_type,
+                    instance_type=kafka.instance_type,
                     client_subnets=args.subnet_ids,
                     security_groups=[group.id],
                     storage_info=aws.msk.ClusterBrokerNodeGroupInfoStorageInfoArgs(
                         ebs_storage_info=aws.msk.ClusterBrokerNodeGroupInfoStorageInfoEbsStorageInfoArgs(
-                            volume_size=args.storage_gib
+                            volume_size=kafka.storage_gib
                         )
                     ),
                     connectivity_info=aws.msk.ClusterBrokerNodeGroupInfoConnectivityInfoArgs(

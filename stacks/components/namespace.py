@@ -28,7 +28,8 @@ from typing import Any
 
 import pulumi
 
-from dsenv.spec.model import EnvironmentSpec, NamespaceSpec
+from dsenv.capabilities import component_type
+from dsenv.spec.base import NamespaceSpec
 from dsenv.stacks.components.kube import manifest_resource
 
 METADATA_IP = "169.254.169.254/32"
@@ -44,17 +45,6 @@ def namespace_manifest(name: str, labels: Mapping[str, str]) -> dict[str, Any]:
         "apiVersion": "v1",
         "kind": "Namespace",
         "metadata": {"name": name, "labels": dict(labels)},
-    }
-
-
-def restricted_labels(labels: Mapping[str, str]) -> dict[str, str]:
-    """Object labels plus Pod Security `restricted` enforcement (for operator namespaces)."""
-    return {
-        **labels,
-        "pod-security.kubernetes.io/enforce": "restricted",
-        "pod-security.kubernetes.io/enforce-version": "latest",
-        "pod-security.kubernetes.io/warn": "restricted",
-        "pod-security.kubernetes.io/audit": "restricted",
     }
 
 
@@ -106,19 +96,6 @@ def _namespaces(names: Sequence[str]) -> dict[str, Any]:
     }
 
 
-def operator_namespaces(spec: EnvironmentSpec) -> list[str]:
-    """The namespaces of the operators that reach into the team namespace: the ones dsenv
-    installs for this team, or with shared operators the cluster's shared ones."""
-    names = []
-    if spec.spark and spec.spark.engine == "operator":
-        names.append(spec.spark.operator_namespace)
-    if spec.kafka and spec.kafka.engine == "strimzi":
-        names.append(spec.kafka.operator_namespace)
-    if spec.serving:
-        names.append(spec.serving.operator_namespace)
-    return names
-
-
 def baseline_policies(namespace: str, labels: Mapping[str, str]) -> list[dict[str, Any]]:
     """Default deny, DNS, and HTTPS egress: every namespace dsenv runs team workloads in."""
     all_pods: dict[str, Any] = {}
@@ -166,8 +143,8 @@ def baseline_policies(namespace: str, labels: Mapping[str, str]) -> list[dict[st
     ]
 
 
-def network_policy_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
-    ns, labels = spec.namespace.name, spec.labels
+def network_policy_manifests(spec: NamespaceSpec) -> list[dict[str, Any]]:
+    ns, labels = spec.name, spec.object_labels
     all_pods: dict[str, Any] = {}
     policies = [
         *baseline_policies(ns, labels),
@@ -183,7 +160,7 @@ def network_policy_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
             },
         ),
     ]
-    operators = operator_namespaces(spec)
+    operators = spec.operator_namespaces
     if operators:
         policies.append(
             _policy(
@@ -197,7 +174,7 @@ def network_policy_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
                 },
             )
         )
-    if spec.workspaces:
+    if spec.hub_ingress:
         policies.append(
             _policy(
                 "allow-hub-proxy-ingress",
@@ -210,7 +187,7 @@ def network_policy_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
                 },
             )
         )
-    if spec.kafka and spec.kafka.engine != "strimzi" and spec.aws:
+    if spec.msk_egress_cidr:
         # Amazon MSK with IAM auth listens on 9098 inside the VPC, outside the cluster.
         policies.append(
             _policy(
@@ -222,7 +199,7 @@ def network_policy_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
                     "policyTypes": ["Egress"],
                     "egress": [
                         {
-                            "to": [{"ipBlock": {"cidr": spec.aws.network.cidr}}],
+                            "to": [{"ipBlock": {"cidr": spec.msk_egress_cidr}}],
                             "ports": [{"protocol": "TCP", "port": MSK_IAM_PORT}],
                         }
                     ],
@@ -232,24 +209,19 @@ def network_policy_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
     return policies
 
 
-def team_namespace_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
+def team_namespace_manifests(spec: NamespaceSpec) -> list[dict[str, Any]]:
     """Every object TeamNamespace creates, as plain manifests (namespace first)."""
-    ns = spec.namespace
     return [
-        namespace_manifest(ns.name, ns.labels),
-        quota_manifest(ns, spec.labels),
-        limit_range_manifest(ns, spec.labels),
+        namespace_manifest(spec.name, spec.labels),
+        quota_manifest(spec, spec.object_labels),
+        limit_range_manifest(spec, spec.object_labels),
         *network_policy_manifests(spec),
     ]
 
 
 @dataclass
 class TeamNamespaceArgs:
-    spec: EnvironmentSpec
-
-    @classmethod
-    def from_spec(cls, spec: EnvironmentSpec) -> TeamNamespaceArgs:
-        return cls(spec=spec)
+    namespace: NamespaceSpec
 
 
 class TeamNamespace(pulumi.ComponentResource):
@@ -261,14 +233,14 @@ class TeamNamespace(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: TeamNamespaceArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dsenv:base:TeamNamespace", name, None, opts)
-        manifests = team_namespace_manifests(args.spec)
+        super().__init__(component_type("base", "TeamNamespace"), name, None, opts)
+        manifests = team_namespace_manifests(args.namespace)
         child = pulumi.ResourceOptions(parent=self)
         ns_resource = manifest_resource(f"{name}-namespace", manifests[0], child)
         self.namespace = ns_resource
         in_ns = pulumi.ResourceOptions(parent=self, depends_on=[ns_resource])
         for manifest in manifests[1:]:
             manifest_resource(f"{name}-{manifest['metadata']['name']}", manifest, in_ns)
-        ns_name = args.spec.namespace.name
+        ns_name = args.namespace.name
         self.name = ns_resource.id.apply(lambda _: ns_name)  # known name, ordered after creation
         self.register_outputs({"name": self.name})

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from dsenv.spec.model import EnvironmentSpec
+from dsenv.capabilities import component_type
+from dsenv.spec.aws import NetworkSpec
 from dsenv.stacks.components.identity import service_principal_trust
 
 FLOW_LOG_RETENTION_DAYS = 365
@@ -43,23 +44,7 @@ def flow_log_policy(log_group_arn: str) -> str:
 
 @dataclass
 class NetworkArgs:
-    name: str
-    cidr: str
-    cluster_name: str
-    private_subnet_cidrs: tuple[str, ...]
-    public_subnet_cidrs: tuple[str, ...]
-
-    @classmethod
-    def from_spec(cls, spec: EnvironmentSpec) -> NetworkArgs:
-        assert spec.aws is not None
-        net = spec.aws.network
-        return cls(
-            name=net.name,
-            cidr=net.cidr,
-            cluster_name=spec.aws.cluster.name,
-            private_subnet_cidrs=net.private_subnet_cidrs,
-            public_subnet_cidrs=net.public_subnet_cidrs,
-        )
+    network: NetworkSpec
 
 
 def _zone(names: list[str], index: int) -> str:
@@ -80,15 +65,16 @@ class Network(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dsenv:network:Network", name, None, opts)
+        super().__init__(component_type("network", "Network"), name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
+        spec = args.network
         zones = aws.get_availability_zones_output(
             state="available", opts=pulumi.InvokeOutputOptions(parent=self)
         ).names
 
         vpc = aws.ec2.Vpc(
             name,
-            cidr_block=args.cidr,
+            cidr_block=spec.cidr,
             enable_dns_hostnames=True,
             enable_dns_support=True,
             tags={"Name": name},
@@ -101,7 +87,7 @@ class Network(pulumi.ComponentResource):
 
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
-            name=f"/dsenv/{args.cluster_name}/vpc-flow-logs",
+            name=spec.flow_log_group,
             retention_in_days=FLOW_LOG_RETENTION_DAYS,
             opts=child,
         )
@@ -139,7 +125,7 @@ class Network(pulumi.ComponentResource):
         self.private_subnet_ids = []
         self.public_subnet_ids = []
         for i, (private_cidr, public_cidr) in enumerate(
-            zip(args.private_subnet_cidrs, args.public_subnet_cidrs, strict=True)
+            zip(spec.private_subnet_cidrs, spec.public_subnet_cidrs, strict=True)
         ):
             zone = _zone_output(zones, i)
             public = aws.ec2.Subnet(
@@ -173,7 +159,7 @@ class Network(pulumi.ComponentResource):
                 tags={
                     "Name": f"{name}-private-{i}",
                     "kubernetes.io/role/internal-elb": "1",
-                    f"kubernetes.io/cluster/{args.cluster_name}": "shared",
+                    f"kubernetes.io/cluster/{spec.cluster_name}": "shared",
                 },
                 opts=child,
             )

@@ -7,53 +7,26 @@ itself is created out of band in the runners namespace and never passes through 
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from dsenv.spec.model import EnvironmentSpec, RunnersSpec, ScaleSetSpec
-from dsenv.stacks.components.kube import (
-    WorkloadArgs,
-    helm_release,
-    manifest_resource,
-    service_account,
-)
-from dsenv.stacks.components.namespace import (
-    baseline_policies,
-    namespace_manifest,
-    restricted_labels,
-)
+from dsenv.capabilities import component_type
+from dsenv.spec.base import restricted_labels
+from dsenv.spec.runners import RunnersSpec, ScaleSetSpec
+from dsenv.stacks.components.kube import helm_release, manifest_resource, service_account
+from dsenv.stacks.components.namespace import baseline_policies, namespace_manifest
 from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
 
-CONTROLLER_SERVICE_ACCOUNT = "arc-controller"
-#: The service account of a shared controller installed as ARC's documented quick start does
-#: (`helm install arc ... gha-runner-scale-set-controller`): the chart names it
-#: `<release>-gha-rs-controller`.
-SHARED_CONTROLLER_SERVICE_ACCOUNT = "arc-gha-rs-controller"
 LISTENER_UID = 1001  # the gha-runner-scale-set-controller image's user (listener pods too)
 
 
-def _runners(spec: EnvironmentSpec) -> RunnersSpec:
-    assert spec.runners is not None, "CI runners are not enabled"
-    return spec.runners
-
-
-def runner_service_account_name(spec: EnvironmentSpec) -> str:
-    return f"{spec.team}-runner"
-
-
-def controller_service_account(spec: EnvironmentSpec) -> str:
-    """The controller service account the scale sets' RoleBindings name."""
-    if _runners(spec).install_operator:
-        return CONTROLLER_SERVICE_ACCOUNT
-    return SHARED_CONTROLLER_SERVICE_ACCOUNT
-
-
-def controller_values(spec: EnvironmentSpec) -> dict[str, Any]:
-    runners = _runners(spec)
+def controller_values(runners: RunnersSpec) -> dict[str, Any]:
     return {
         "flags": {"watchSingleNamespace": runners.namespace},
-        "serviceAccount": {"create": True, "name": CONTROLLER_SERVICE_ACCOUNT},
+        "serviceAccount": {"create": True, "name": runners.controller_service_account},
         "podSecurityContext": restricted_pod_context(run_as_user=LISTENER_UID),
         "securityContext": restricted_container_context(
             run_as_user=LISTENER_UID, read_only_root=True
@@ -61,13 +34,12 @@ def controller_values(spec: EnvironmentSpec) -> dict[str, Any]:
     }
 
 
-def runner_pod_spec(spec: EnvironmentSpec, image: str) -> dict[str, Any]:
+def runner_pod_spec(runners: RunnersSpec, image: str) -> dict[str, Any]:
     """The runner PodSpec (also the AutoscalingRunnerSet's `spec.template.spec`)."""
-    runners = _runners(spec)
     pool = runners.pool
-    uid, gid = spec.image.uid, spec.image.gid
+    uid, gid = runners.uid, runners.gid
     pod: dict[str, Any] = {
-        "serviceAccountName": runner_service_account_name(spec),
+        "serviceAccountName": runners.service_account,
         "nodeSelector": pool.node_selector,
         "securityContext": restricted_pod_context(run_as_user=uid, run_as_group=gid, fs_group=gid),
         "restartPolicy": "Never",
@@ -110,8 +82,7 @@ def listener_template() -> dict[str, Any]:
     }
 
 
-def scale_set_values(spec: EnvironmentSpec, scale_set: ScaleSetSpec, image: str) -> dict[str, Any]:
-    runners = _runners(spec)
+def scale_set_values(runners: RunnersSpec, scale_set: ScaleSetSpec, image: str) -> dict[str, Any]:
     return {
         "githubConfigUrl": scale_set.config_url,
         "githubConfigSecret": runners.credentials_secret,
@@ -120,27 +91,26 @@ def scale_set_values(spec: EnvironmentSpec, scale_set: ScaleSetSpec, image: str)
         "maxRunners": scale_set.max_runners,
         "controllerServiceAccount": {
             "namespace": runners.controller_namespace,
-            "name": controller_service_account(spec),
+            "name": runners.controller_service_account,
         },
         "listenerTemplate": listener_template(),
-        "template": {"spec": runner_pod_spec(spec, image)},
+        "template": {"spec": runner_pod_spec(runners, image)},
     }
 
 
 def autoscaling_runner_set(
-    spec: EnvironmentSpec, scale_set: ScaleSetSpec, image: str
+    runners: RunnersSpec, scale_set: ScaleSetSpec, image: str
 ) -> dict[str, Any]:
     """What the scale-set chart renders from `scale_set_values`, as the custom resource:
     lets the tests check the values against the upstream CRD."""
-    runners = _runners(spec)
-    values = scale_set_values(spec, scale_set, image)
+    values = scale_set_values(runners, scale_set, image)
     return {
         "apiVersion": "actions.github.com/v1alpha1",
         "kind": "AutoscalingRunnerSet",
         "metadata": {
             "name": scale_set.name,
             "namespace": runners.namespace,
-            "labels": dict(spec.labels),
+            "labels": dict(runners.labels),
         },
         "spec": {
             "githubConfigUrl": values["githubConfigUrl"],
@@ -154,23 +124,23 @@ def autoscaling_runner_set(
     }
 
 
-def runners_core_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
+def runners_core_manifests(runners: RunnersSpec) -> list[dict[str, Any]]:
     """Namespaces (controller unless it is shared, runners) and the runners namespace's
     policies."""
-    runners = _runners(spec)
-    labels = restricted_labels(spec.labels)
+    labels = restricted_labels(runners.labels)
     controller = [namespace_manifest(runners.controller_namespace, labels)]
     return [
         *(controller if runners.install_operator else []),
         namespace_manifest(runners.namespace, labels),
-        *baseline_policies(runners.namespace, spec.labels),
+        *baseline_policies(runners.namespace, runners.labels),
     ]
 
 
-class RunnersArgs(WorkloadArgs):
-    @classmethod
-    def default_image(cls, spec: EnvironmentSpec) -> str:
-        return _runners(spec).image
+@dataclass
+class RunnersArgs:
+    runners: RunnersSpec
+    image: pulumi.Input[str]  # on aws the team registry's image, known once the stack has it
+    role_arn: pulumi.Input[str] | None = None  # aws: the runners' IAM role
 
 
 class Runners(pulumi.ComponentResource):
@@ -181,11 +151,10 @@ class Runners(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: RunnersArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dsenv:runners:Runners", name, None, opts)
-        spec = args.spec
-        runners = _runners(spec)
+        super().__init__(component_type("runners", "Runners"), name, None, opts)
+        runners = args.runners
         child = pulumi.ResourceOptions(parent=self)
-        manifests = runners_core_manifests(spec)
+        manifests = runners_core_manifests(runners)
         ctrl_ns: list[pulumi.Resource] = []
         if runners.install_operator:
             ctrl_ns.append(
@@ -197,9 +166,9 @@ class Runners(pulumi.ComponentResource):
             manifest_resource(f"{name}-{policy['metadata']['name']}", policy, in_ns)
         sa = service_account(
             f"{name}-sa",
-            name=runner_service_account_name(spec),
+            name=runners.service_account,
             namespace=runners.namespace,
-            labels=spec.labels,
+            labels=runners.labels,
             role_arn=args.role_arn,
             opts=in_ns,
         )
@@ -211,8 +180,8 @@ class Runners(pulumi.ComponentResource):
                     f"{name}-controller",
                     runners.controller_chart,
                     namespace=runners.controller_namespace,
-                    values=controller_values(spec),
-                    release_name="arc",
+                    values=controller_values(runners),
+                    release_name=runners.controller_release,
                     opts=pulumi.ResourceOptions(parent=self, depends_on=[*ctrl_ns, runner_ns]),
                 )
             )
@@ -222,9 +191,14 @@ class Runners(pulumi.ComponentResource):
                 f"{name}-{scale_set.name}",
                 runners.scale_set_chart,
                 namespace=runners.namespace,
-                values=image.apply(lambda img, s=scale_set: scale_set_values(spec, s, img)),  # type: ignore[misc]
+                values=image.apply(_values_for(runners, scale_set)),
                 release_name=scale_set.name,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[*controller, sa]),
             )
         self.scale_sets = [s.name for s in runners.scale_sets]
         self.register_outputs({"scale_sets": self.scale_sets})
+
+
+def _values_for(runners: RunnersSpec, scale_set: ScaleSetSpec) -> Callable[[str], dict[str, Any]]:
+    """The scale set's values once the image is known (one closure per scale set)."""
+    return lambda image: scale_set_values(runners, scale_set, image)

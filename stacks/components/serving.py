@@ -10,12 +10,11 @@ from typing import Any
 import pulumi
 from pulumi_kubernetes.apiextensions import CustomResource
 
-from dsenv.spec.model import EnvironmentSpec, ModelSpec, ServingSpec
+from dsenv.capabilities import component_type
+from dsenv.spec.base import restricted_labels
+from dsenv.spec.serving import ModelSpec, ServingSpec
 from dsenv.stacks.components.kube import helm_release, manifest_resource, service_account
-from dsenv.stacks.components.namespace import (
-    namespace_manifest,
-    restricted_labels,
-)
+from dsenv.stacks.components.namespace import namespace_manifest
 from dsenv.stacks.components.podsecurity import (
     NOBODY,
     restricted_container_context,
@@ -23,11 +22,6 @@ from dsenv.stacks.components.podsecurity import (
 )
 
 MODEL_UID = 1000  # the KServe model-server images run as a non-root numeric user
-
-
-def _serving(spec: EnvironmentSpec) -> ServingSpec:
-    assert spec.serving is not None, "serving is not enabled"
-    return spec.serving
 
 
 def cert_manager_values() -> dict[str, Any]:
@@ -57,8 +51,7 @@ def kserve_values() -> dict[str, Any]:
     }
 
 
-def inference_service(spec: EnvironmentSpec, model: ModelSpec) -> dict[str, Any]:
-    serving = _serving(spec)
+def inference_service(serving: ServingSpec, model: ModelSpec) -> dict[str, Any]:
     pool = model.pool
     quantities = {"cpu": f"{pool.cpu_millis}m", "memory": f"{pool.memory_bytes // 2**20}Mi"}
     if pool.gpus:
@@ -84,29 +77,22 @@ def inference_service(spec: EnvironmentSpec, model: ModelSpec) -> dict[str, Any]
         "metadata": {
             "name": model.name,
             "namespace": serving.namespace,
-            "labels": dict(spec.labels),
+            "labels": dict(serving.labels),
             "annotations": {"serving.kserve.io/deploymentMode": "RawDeployment"},
         },
         "spec": {"predictor": predictor},
     }
 
 
-def endpoint(spec: EnvironmentSpec, model: ModelSpec) -> str:
+def endpoint(serving: ServingSpec, model: ModelSpec) -> str:
     """The in-cluster URL of a model's predictor in RawDeployment mode."""
-    return f"http://{model.name}-predictor.{_serving(spec).namespace}.svc.cluster.local"
+    return f"http://{model.name}-predictor.{serving.namespace}.svc.cluster.local"
 
 
 @dataclass
 class ServingArgs:
-    spec: EnvironmentSpec
-    role_arn: pulumi.Input[str] | None = None
-
-    @classmethod
-    def from_spec(
-        cls, spec: EnvironmentSpec, role_arn: pulumi.Input[str] | None = None
-    ) -> ServingArgs:
-        _serving(spec)
-        return cls(spec=spec, role_arn=role_arn)
+    serving: ServingSpec
+    role_arn: pulumi.Input[str] | None = None  # aws: the model servers' IAM role
 
 
 class Serving(pulumi.ComponentResource):
@@ -117,25 +103,24 @@ class Serving(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dsenv:serving:Serving", name, None, opts)
-        spec = args.spec
-        serving = _serving(spec)
+        super().__init__(component_type("serving", "Serving"), name, None, opts)
+        serving = args.serving
         child = pulumi.ResourceOptions(parent=self)
         kserve: list[pulumi.Resource] = []
         if serving.install_operator:
             # shared operators: the cluster's cert-manager and KServe already serve the team
-            kserve.append(self._operator(name, spec, serving))
+            kserve.append(self._operator(name, serving))
         sa = service_account(
             f"{name}-sa",
             name=serving.service_account,
             namespace=serving.namespace,
-            labels=spec.labels,
+            labels=serving.labels,
             role_arn=args.role_arn,
             opts=child,
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=[*kserve, sa])
         for model in serving.models:
-            isvc = inference_service(spec, model)
+            isvc = inference_service(serving, model)
             CustomResource(
                 f"{name}-{model.name}",
                 api_version=isvc["apiVersion"],
@@ -145,15 +130,15 @@ class Serving(pulumi.ComponentResource):
                 opts=after,
             )
         self.endpoints = pulumi.Output.from_input(
-            {m.name: endpoint(spec, m) for m in serving.models}
+            {m.name: endpoint(serving, m) for m in serving.models}
         )
         self.register_outputs({"endpoints": self.endpoints})
 
-    def _operator(self, name: str, spec: EnvironmentSpec, serving: ServingSpec) -> pulumi.Resource:
+    def _operator(self, name: str, serving: ServingSpec) -> pulumi.Resource:
         """cert-manager, the KServe CRDs and controller in their namespace; returns KServe."""
         operator_ns = manifest_resource(
             f"{name}-operator-namespace",
-            namespace_manifest(serving.operator_namespace, restricted_labels(spec.labels)),
+            namespace_manifest(serving.operator_namespace, restricted_labels(serving.labels)),
             pulumi.ResourceOptions(parent=self),
         )
         in_operator_ns = pulumi.ResourceOptions(parent=self, depends_on=[operator_ns])
@@ -162,7 +147,7 @@ class Serving(pulumi.ComponentResource):
             serving.cert_manager_chart,
             namespace=serving.operator_namespace,
             values=cert_manager_values(),
-            release_name="cert-manager",
+            release_name=serving.releases["cert-manager"],
             opts=in_operator_ns,
         )
         crds = helm_release(
@@ -170,7 +155,7 @@ class Serving(pulumi.ComponentResource):
             serving.crd_chart,
             namespace=serving.operator_namespace,
             values={},
-            release_name="kserve-crd",
+            release_name=serving.releases["kserve-crd"],
             opts=in_operator_ns,
         )
         return helm_release(
@@ -178,7 +163,7 @@ class Serving(pulumi.ComponentResource):
             serving.chart,
             namespace=serving.operator_namespace,
             values=kserve_values(),
-            release_name="kserve",
+            release_name=serving.releases["kserve"],
             # the controller's webhook certificate comes from cert-manager
             opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns, cert_manager, crds]),
         )

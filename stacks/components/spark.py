@@ -4,22 +4,18 @@ and a ready SparkApplication template (stored as a ConfigMap the team copies fro
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 import yaml
 
-from dsenv.spec.model import EnvironmentSpec, NodePoolSpec, SparkSpec
-from dsenv.stacks.components.kube import (
-    WorkloadArgs,
-    helm_release,
-    manifest_resource,
-    service_account,
-)
-from dsenv.stacks.components.namespace import (
-    namespace_manifest,
-    restricted_labels,
-)
+from dsenv.capabilities import component_type
+from dsenv.spec.base import restricted_labels
+from dsenv.spec.spark import SparkSpec
+from dsenv.spec.tiers import NodePoolSpec
+from dsenv.stacks.components.kube import helm_release, manifest_resource, service_account
+from dsenv.stacks.components.namespace import namespace_manifest
 from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
 
 SPARK_UID = 185  # the spark-operator image's user
@@ -29,15 +25,7 @@ TEMPLATE_KEY = "sparkapplication.yaml"
 HEAP_FRACTION = 0.8
 
 
-def _spark(spec: EnvironmentSpec) -> SparkSpec:
-    assert spec.spark is not None and spec.spark.engine == "operator", (
-        "the Spark operator is not enabled"
-    )
-    return spec.spark
-
-
-def operator_values(spec: EnvironmentSpec) -> dict[str, Any]:
-    spark = _spark(spec)
+def operator_values(spark: SparkSpec) -> dict[str, Any]:
     pod = restricted_pod_context(run_as_user=SPARK_UID, run_as_group=SPARK_UID, fs_group=SPARK_UID)
     container = restricted_container_context(
         run_as_user=SPARK_UID, run_as_group=SPARK_UID, read_only_root=True
@@ -54,11 +42,10 @@ def operator_values(spec: EnvironmentSpec) -> dict[str, Any]:
     }
 
 
-def rbac_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
+def rbac_manifests(spark: SparkSpec) -> list[dict[str, Any]]:
     """What a Spark driver does: create and clean up executor pods, their services,
     configmaps and on-demand volume claims, in the team namespace only."""
-    spark = _spark(spec)
-    meta = {"name": "spark-driver", "namespace": spark.namespace, "labels": dict(spec.labels)}
+    meta = {"name": "spark-driver", "namespace": spark.namespace, "labels": dict(spark.labels)}
     verbs = ["create", "get", "list", "watch", "update", "patch", "delete", "deletecollection"]
     return [
         {
@@ -93,14 +80,14 @@ def rbac_manifests(spec: EnvironmentSpec) -> list[dict[str, Any]]:
     ]
 
 
-def _pod(pool: NodePoolSpec, spec: EnvironmentSpec) -> dict[str, Any]:
-    uid, gid = spec.image.uid, spec.image.gid
+def _pod(pool: NodePoolSpec, spark: SparkSpec) -> dict[str, Any]:
+    uid, gid = spark.uid, spark.gid
     pod: dict[str, Any] = {
         "cores": max(1, pool.cpu_millis // 1000),
         "coreLimit": f"{pool.cpu_millis}m",
         "memory": f"{math.floor(pool.memory_bytes * HEAP_FRACTION / 2**20)}m",
         "nodeSelector": pool.node_selector,
-        "labels": dict(spec.labels),
+        "labels": dict(spark.labels),
         "podSecurityContext": restricted_pod_context(
             run_as_user=uid, run_as_group=gid, fs_group=gid
         ),
@@ -113,19 +100,18 @@ def _pod(pool: NodePoolSpec, spec: EnvironmentSpec) -> dict[str, Any]:
     return pod
 
 
-def spark_application(spec: EnvironmentSpec, image: str) -> dict[str, Any]:
+def spark_application(spark: SparkSpec, image: str) -> dict[str, Any]:
     """The team's SparkApplication template: PySpark on the team image, driver and executors
     on their tiers, dynamic allocation up to the profile's executor cap."""
-    spark = _spark(spec)
-    driver = {**_pod(spark.driver, spec), "serviceAccount": spark.service_account}
-    executor = {**_pod(spark.executor, spec), "instances": 1}
+    driver = {**_pod(spark.driver, spark), "serviceAccount": spark.service_account}
+    executor = {**_pod(spark.executor, spark), "instances": 1}
     return {
         "apiVersion": "sparkoperator.k8s.io/v1beta2",
         "kind": "SparkApplication",
         "metadata": {
-            "name": f"{spec.team}-spark-job",
+            "name": spark.job_name,
             "namespace": spark.namespace,
-            "labels": dict(spec.labels),
+            "labels": dict(spark.labels),
         },
         "spec": {
             "type": "Python",
@@ -149,24 +135,24 @@ def spark_application(spec: EnvironmentSpec, image: str) -> dict[str, Any]:
     }
 
 
-def template_configmap(spec: EnvironmentSpec, image: str) -> dict[str, Any]:
-    spark = _spark(spec)
+def template_configmap(spark: SparkSpec, image: str) -> dict[str, Any]:
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
         "metadata": {
             "name": TEMPLATE_CONFIGMAP,
             "namespace": spark.namespace,
-            "labels": dict(spec.labels),
+            "labels": dict(spark.labels),
         },
-        "data": {TEMPLATE_KEY: yaml.safe_dump(spark_application(spec, image), sort_keys=False)},
+        "data": {TEMPLATE_KEY: yaml.safe_dump(spark_application(spark, image), sort_keys=False)},
     }
 
 
-class SparkOperatorArgs(WorkloadArgs):
-    @classmethod
-    def default_image(cls, spec: EnvironmentSpec) -> str:
-        return _spark(spec).image
+@dataclass
+class SparkOperatorArgs:
+    spark: SparkSpec
+    image: pulumi.Input[str]  # on aws the team registry's image, known once the stack has it
+    role_arn: pulumi.Input[str] | None = None  # aws: the drivers' and executors' IAM role
 
 
 class SparkOperator(pulumi.ComponentResource):
@@ -179,23 +165,23 @@ class SparkOperator(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: SparkOperatorArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dsenv:spark:SparkOperator", name, None, opts)
-        spec = args.spec
-        spark = _spark(spec)
+        super().__init__(component_type("spark", "SparkOperator"), name, None, opts)
+        spark = args.spark
+        assert spark.engine == "operator", "SparkOperator is for engine operator"
         child = pulumi.ResourceOptions(parent=self)
         if spark.install_operator:
             # shared operators: the cluster's own Spark operator already watches the team
             assert spark.chart is not None
             operator_ns = manifest_resource(
                 f"{name}-operator-namespace",
-                namespace_manifest(spark.operator_namespace, restricted_labels(spec.labels)),
+                namespace_manifest(spark.operator_namespace, restricted_labels(spark.labels)),
                 child,
             )
             helm_release(
                 name,
                 spark.chart,
                 namespace=spark.operator_namespace,
-                values=operator_values(spec),
+                values=operator_values(spark),
                 release_name=spark.release,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns]),
             )
@@ -203,14 +189,14 @@ class SparkOperator(pulumi.ComponentResource):
             f"{name}-sa",
             name=spark.service_account,
             namespace=spark.namespace,
-            labels=spec.labels,
+            labels=spark.labels,
             role_arn=args.role_arn,
             opts=child,
         )
-        for manifest in rbac_manifests(spec):
+        for manifest in rbac_manifests(spark):
             manifest_resource(f"{name}-{manifest['kind'].lower()}", manifest, child)
         configmap = pulumi.Output.from_input(args.image).apply(
-            lambda image: template_configmap(spec, image)
+            lambda image: template_configmap(spark, image)
         )
         manifest_resource(
             f"{name}-template",

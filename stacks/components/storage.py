@@ -13,7 +13,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from dsenv.spec.model import BucketSpec, EnvironmentSpec
+from dsenv.capabilities import component_type
+from dsenv.spec.aws import BucketSpec
 
 NONCURRENT_VERSION_DAYS = 90
 UNTAGGED_IMAGE_DAYS = 14
@@ -77,11 +78,6 @@ class StorageArgs:
     buckets: tuple[BucketSpec, ...]
     repository: str
 
-    @classmethod
-    def from_spec(cls, spec: EnvironmentSpec) -> StorageArgs:
-        assert spec.aws is not None
-        return cls(buckets=spec.aws.buckets, repository=spec.aws.registry.name)
-
 
 class Storage(pulumi.ComponentResource):
     bucket_names: dict[str, pulumi.Output[str]]  # purpose -> bucket name
@@ -92,7 +88,7 @@ class Storage(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: StorageArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dsenv:storage:Storage", name, None, opts)
+        super().__init__(component_type("storage", "Storage"), name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.bucket_names = {}
         self.bucket_arns = {}

@@ -14,23 +14,20 @@ hand-crafted spawn request cannot pick a tier the user's groups do not have.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 
-from dsenv.spec.model import EnvironmentSpec, HubAuthSpec, HubProfile, WorkspacesSpec
-from dsenv.stacks.components.kube import (
-    WorkloadArgs,
-    helm_release,
-    service_account,
-)
+from dsenv.capabilities import component_type
+from dsenv.spec.workspaces import HubAuthSpec, HubProfile, WorkspacesSpec
+from dsenv.stacks.components.kube import helm_release, service_account
 from dsenv.stacks.components.podsecurity import (
     NOBODY,
     restricted_container_context,
     restricted_pod_context,
 )
 
-USER_SERVICE_ACCOUNT = "jupyter-user"
 HUB_UID = 1000  # the k8s-hub image's user
 
 PROFILE_FILTER = """\
@@ -68,8 +65,8 @@ def cull_every(timeout_seconds: int) -> int:
     return max(60, min(600, timeout_seconds // 4))
 
 
-def profile_entry(profile: HubProfile, spec: EnvironmentSpec) -> dict[str, Any]:
-    pool = spec.pool(profile.tier)
+def profile_entry(profile: HubProfile) -> dict[str, Any]:
+    pool = profile.pool
     override: dict[str, Any] = {
         "cpu_guarantee": profile.cpu,
         "cpu_limit": profile.cpu,
@@ -149,15 +146,11 @@ def sign_in_config(ws: WorkspacesSpec) -> dict[str, Any]:
     return {"GenericOAuthenticator": generic}
 
 
-def hub_values(
-    spec: EnvironmentSpec, *, image: str, service_account: str = USER_SERVICE_ACCOUNT
-) -> dict[str, Any]:
+def hub_values(ws: WorkspacesSpec, *, image: str) -> dict[str, Any]:
     """The Zero to JupyterHub values for the team (merged by Helm over the chart defaults)."""
-    ws = spec.workspaces
-    assert ws is not None, "workspaces are not enabled for this team"
     image_name, image_tag = split_image(image)
     members = sorted({m for users in ws.groups.values() for m in users} | set(ws.admins))
-    default = next((p for p in ws.profiles if p.default), ws.profiles[0] if ws.profiles else None)
+    default = ws.default_profile
     authenticator: dict[str, Any] = {"admin_users": list(ws.admins), "manage_groups": False}
     if ws.groups:
         authenticator["allowed_users"] = members
@@ -166,7 +159,7 @@ def hub_values(
         "uid": ws.uid,
         "fsGid": ws.gid,
         "allowPrivilegeEscalation": False,
-        "serviceAccountName": service_account,
+        "serviceAccountName": ws.service_account,
         "storage": {"type": "dynamic", "capacity": ws.storage},
         # the iptables init container needs privileges `restricted` forbids; the network
         # policies block the metadata server instead
@@ -180,10 +173,10 @@ def hub_values(
                 "privateIPs": False,
             },
         },
-        "profileList": [profile_entry(p, spec) for p in ws.profiles],
+        "profileList": [profile_entry(p) for p in ws.profiles],
     }
     if default is not None:
-        singleuser["nodeSelector"] = spec.pool(default.tier).node_selector
+        singleuser["nodeSelector"] = default.pool.node_selector
     nobody = restricted_container_context(run_as_user=NOBODY, run_as_group=NOBODY)
     sign_in = sign_in_config(ws)
     hub_extra: dict[str, Any] = {}
@@ -239,11 +232,11 @@ def hub_values(
     }
 
 
-class WorkspacesArgs(WorkloadArgs):
-    @classmethod
-    def default_image(cls, spec: EnvironmentSpec) -> str:
-        assert spec.workspaces is not None
-        return spec.workspaces.image
+@dataclass
+class WorkspacesArgs:
+    workspaces: WorkspacesSpec
+    image: pulumi.Input[str]  # on aws the team registry's image, known once the stack has it
+    role_arn: pulumi.Input[str] | None = None  # aws: the servers' IAM role
 
 
 class Workspaces(pulumi.ComponentResource):
@@ -255,21 +248,19 @@ class Workspaces(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: WorkspacesArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("dsenv:workspaces:Workspaces", name, None, opts)
-        spec = args.spec
-        ws: WorkspacesSpec | None = spec.workspaces
-        assert ws is not None
+        super().__init__(component_type("workspaces", "Workspaces"), name, None, opts)
+        ws = args.workspaces
         child = pulumi.ResourceOptions(parent=self)
         sa = service_account(
             f"{name}-user-sa",
-            name=USER_SERVICE_ACCOUNT,
-            namespace=spec.namespace.name,
-            labels=spec.labels,
+            name=ws.service_account,
+            namespace=ws.namespace,
+            labels=ws.labels,
             role_arn=args.role_arn,
             opts=child,
         )
         values = pulumi.Output.from_input(args.image).apply(
-            lambda image: hub_values(spec, image=image)
+            lambda image: hub_values(ws, image=image)
         )
         release = helm_release(
             name,

@@ -35,7 +35,7 @@ def _doc(*statements: dict[str, Any]) -> str:
 def _fraud_hub_values() -> dict[str, Any]:
     """The hub values dsenv writes for the fraud example (GitHub sign-in)."""
     spec = expand_profile(load_profile(PROFILES / "fraud.yaml"))
-    return hub_values(spec, image="app:1")
+    return hub_values(spec.workspaces, image="app:1")
 
 
 def good() -> dict[str, Resource]:

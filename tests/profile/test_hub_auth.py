@@ -65,7 +65,7 @@ def test_without_host_or_callback_url_the_hub_derives_the_callback(tmp_path: Pat
     assert spec.workspaces.auth.callback_url is None
     from dsenv.stacks.components.workspaces import hub_values
 
-    oidc = hub_values(spec, image="x:1")["hub"]["config"]["GenericOAuthenticator"]
+    oidc = hub_values(spec.workspaces, image="x:1")["hub"]["config"]["GenericOAuthenticator"]
     assert "oauth_callback_url" not in oidc
 
 

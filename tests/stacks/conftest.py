@@ -63,20 +63,23 @@ def build_in_cluster(spec: EnvironmentSpec, *, with_roles: bool = True) -> None:
     def role(workload: str) -> str | None:
         return role_arn(workload) if with_roles else None
 
-    namespace = TeamNamespace("namespace", TeamNamespaceArgs.from_spec(spec))
+    namespace = TeamNamespace("namespace", TeamNamespaceArgs(spec.namespace))
     opts = pulumi.ResourceOptions(depends_on=[namespace])
     if spec.workspaces:
+        ws = spec.workspaces
         Workspaces(
-            "workspaces", WorkspacesArgs.from_spec(spec, role_arn=role("workspaces")), opts=opts
+            "workspaces", WorkspacesArgs(ws, ws.image, role_arn=role("workspaces")), opts=opts
         )
     if spec.spark and spec.spark.engine == "operator":
-        SparkOperator("spark", SparkOperatorArgs.from_spec(spec, role_arn=role("spark")), opts=opts)
+        sp = spec.spark
+        SparkOperator("spark", SparkOperatorArgs(sp, sp.image, role_arn=role("spark")), opts=opts)
     if spec.kafka and spec.kafka.engine == "strimzi":
-        StrimziKafka("kafka", StrimziKafkaArgs.from_spec(spec), opts=opts)
+        StrimziKafka("kafka", StrimziKafkaArgs(spec.kafka), opts=opts)
     if spec.runners:
-        Runners("runners", RunnersArgs.from_spec(spec, role_arn=role("runners")), opts=opts)
+        rn = spec.runners
+        Runners("runners", RunnersArgs(rn, rn.image, role_arn=role("runners")), opts=opts)
     if spec.serving:
-        Serving("serving", ServingArgs.from_spec(spec, role_arn=role("serving")), opts=opts)
+        Serving("serving", ServingArgs(spec.serving, role_arn=role("serving")), opts=opts)
 
 
 @functools.cache

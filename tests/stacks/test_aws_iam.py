@@ -10,9 +10,16 @@ import pytest
 from testkit import graph_of, spec_of
 
 from dsenv.offline.graph import Resource, ResourceGraph
+from dsenv.spec.aws import WorkloadRole
 from dsenv.stacks.components import identity
 
 AWS_PROFILES = ("fraud", "vision")
+
+
+def _roles(profile: str) -> tuple[WorkloadRole, ...]:
+    aws = spec_of(profile).aws
+    assert aws is not None
+    return aws.identity.roles
 
 
 def role_named(graph: ResourceGraph, name: str) -> Resource:
@@ -45,10 +52,12 @@ def test_each_workload_role_trusts_exactly_its_service_account_and_the_sts_audie
     graph = graph_of(profile)
     oidc = next(iter(graph.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")))
     issuer_host = oidc.inputs["url"].removeprefix("https://")
-    workloads = identity.workloads(spec)
+    assert spec.aws is not None
+    workloads = spec.aws.identity.roles
     assert workloads, "the example profiles run workloads that need AWS access"
     for w in workloads:
-        role = role_named(graph, f"{spec.aws.cluster.name}-{w.name}")  # type: ignore[union-attr]
+        assert w.role_name == f"{spec.aws.cluster.name}-{w.purpose}"
+        role = role_named(graph, w.role_name)
         (stmt,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
         assert stmt["Action"] == "sts:AssumeRoleWithWebIdentity"
         assert stmt["Principal"]["Federated"].endswith(f":oidc-provider/{issuer_host}")
@@ -61,8 +70,8 @@ def test_each_workload_role_trusts_exactly_its_service_account_and_the_sts_audie
 
 
 def test_roles_exist_only_for_the_workloads_in_the_profile() -> None:
-    fraud = {w.name for w in identity.workloads(spec_of("fraud"))}
-    vision = {w.name for w in identity.workloads(spec_of("vision"))}
+    fraud = {w.purpose for w in _roles("fraud")}
+    vision = {w.purpose for w in _roles("vision")}
     assert fraud == {"workspaces", "spark", "serving", "runners"}
     # vision runs Spark on EMR Serverless (its own execution role) and has no CI runners
     assert vision == {"workspaces", "serving"}
@@ -128,10 +137,10 @@ def test_irsa_roles_name_the_service_accounts_the_in_cluster_components_create()
         (r.inputs["metadata"]["namespace"], r.inputs["metadata"]["name"]): r
         for r in graph.of_type("kubernetes:core/v1:ServiceAccount")
     }
-    for w in identity.workloads(spec_of("fraud")):
+    for w in _roles("fraud"):
         sa = accounts[(w.namespace, w.service_account)]
         role_arn = sa.inputs["metadata"]["annotations"]["eks.amazonaws.com/role-arn"]
-        assert role_arn.endswith(f":role/acme-fraud-{w.name}"), w
+        assert role_arn.endswith(f":role/acme-fraud-{w.purpose}"), w
 
 
 @pytest.mark.parametrize("profile", AWS_PROFILES)

@@ -22,7 +22,7 @@ def _spec(name: str) -> EnvironmentSpec:
 
 
 def _values(spec: EnvironmentSpec) -> dict[str, Any]:
-    return hub_values(spec, image="registry.example/team:1")
+    return hub_values(spec.workspaces, image="registry.example/team:1")
 
 
 def test_github_sign_in_is_gated_by_the_org_and_keeps_the_group_members() -> None:

@@ -156,7 +156,7 @@ def test_shared_team_custom_resources_validate_against_the_upstream_crds(
         (scale_set,) = spec.runners.scale_sets
         resources.append(
             runners.autoscaling_runner_set(
-                spec, scale_set, values["template"]["spec"]["containers"][0]["image"]
+                spec.runners, scale_set, values["template"]["spec"]["containers"][0]["image"]
             )
         )
     assert {o["kind"] for o in resources} == TEAM_CUSTOM_KINDS | {

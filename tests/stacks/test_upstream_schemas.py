@@ -70,7 +70,7 @@ def test_custom_resources_validate_against_the_served_upstream_crds(
             s for s in spec.runners.scale_sets if s.name == values["runnerScaleSetName"]
         )
         image = values["template"]["spec"]["containers"][0]["image"]
-        rendered = runners.autoscaling_runner_set(spec, scale_set, image)
+        rendered = runners.autoscaling_runner_set(spec.runners, scale_set, image)
         assert rendered["spec"]["template"] == values["template"]
         resources.append(rendered)
     for obj in resources:
@@ -97,10 +97,10 @@ def test_custom_resources_validate_against_the_served_upstream_crds(
 def test_crd_schema_rejects_what_kafka_v1_dropped(kit: Any, upstream: Path) -> None:
     """The check has teeth: v1 Kafka has no ZooKeeper, and ACLs take `operations` lists."""
     spec = kit.spec_for("fraud")
-    cluster = kafka.kafka_resource(spec)
+    cluster = kafka.kafka_resource(spec.kafka)
     cluster["spec"]["zookeeper"] = {"replicas": 3, "storage": {"type": "ephemeral"}}
     assert _errors(_schema(kit, upstream, "Kafka"), cluster)
-    user = kafka.user_resources(spec)[0]
+    user = kafka.user_resources(spec.kafka)[0]
     acl = user["spec"]["authorization"]["acls"][0]
     acl["operation"] = acl.pop("operations")[0]
     assert _errors(_schema(kit, upstream, "KafkaUser"), user)

@@ -128,16 +128,10 @@ class Recorder:
         return [d.message for d in self.diagnostics if d.severity == severity]
 
 
-def capability_of_urn(urn: str) -> str:
-    """The area of the outermost dsenv component in a URN's type chain (`base` if none)."""
-    chain = urn.split("::")[2].split("$") if urn.count("::") >= 3 else []
-    areas = [t.split(":")[1] for t in chain if t.startswith("dsenv:")]
-    return areas[0] if areas else "base"
-
-
 def engine_lines(steps: list[Step], same: int = 0) -> tuple[list[Line], str, list[str]]:
     """Engine steps as the lines, summary and warnings `dsenv diff` prints: one line per
     resource (a replacement's create and delete steps are one replace)."""
+    from dsenv.capabilities import capability_of
     from dsenv.offline.diff import Line, is_stateful
 
     by_urn: dict[str, Step] = {}
@@ -152,7 +146,7 @@ def engine_lines(steps: list[Step], same: int = 0) -> tuple[list[Line], str, lis
         replace = step.paths if mark == "+-" else ()
         name = urn.rsplit("::", 1)[-1]
         shown = "~ " if mark == "~" else mark
-        lines.append(Line(shown, step.type, name, capability_of_urn(urn), step.paths, replace))
+        lines.append(Line(shown, step.type, name, capability_of(urn), step.paths, replace))
     summary = (
         f"{counts['+']} to add, {counts['~'] + counts['+-']} to change ({counts['+-']} replaced), "
         f"{counts['-']} to remove, {same} unchanged"

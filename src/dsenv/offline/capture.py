@@ -10,7 +10,6 @@ what the program really asked for, not a reconstruction.
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from pulumi.runtime import rpc
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
+from dsenv.capabilities import capability_of
 from dsenv.errors import OperationalError
 from dsenv.offline.collector import collector_paused
 from dsenv.offline.graph import SECRET_MASK, Resource, ResourceGraph
@@ -65,6 +65,13 @@ def capture(
         raise OperationalError(
             f"the program failed under the mock runtime: {type(exc).__name__}: {exc}"
         ) from exc
+    if monitor.duplicates:
+        # the engine refuses a second registration of a URN; keeping one would make a
+        # smaller plan than the program really asks for
+        raise OperationalError(
+            "the program registers a resource URN more than once (a dsenv bug): "
+            + ", ".join(sorted(set(monitor.duplicates)))
+        )
     graph = monitor.graph(project, stack)
     graph.outputs = outputs
     return graph
@@ -219,6 +226,7 @@ class _CaptureMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: RealisticMocks) -> None:
         super().__init__(mocks)
         self.requests: dict[str, Any] = {}
+        self.duplicates: list[str] = []
         self.stack_urn = ""
 
     def make_urn(self, parent: str, type_: str, name: str) -> str:
@@ -233,6 +241,8 @@ class _CaptureMonitor(pulumi_mocks.MockMonitor):
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             self.stack_urn = response.urn
+        elif response.urn in self.requests:
+            self.duplicates.append(response.urn)
         else:
             self.requests[response.urn] = request
         return response
@@ -258,26 +268,10 @@ class _CaptureMonitor(pulumi_mocks.MockMonitor):
                     provider=req.provider or None,
                     delete_before_replace=bool(req.deleteBeforeReplace),
                     ignore_changes=tuple(req.ignoreChanges),
+                    capability=capability_of(urn),
                 )
             )
-        by_urn = {r.urn: r for r in resources}
-        resources = [_with_capability(r, by_urn) for r in resources]
         return ResourceGraph(stack=stack, project=project, resources=resources)
-
-
-_AREA = re.compile(r"^dsenv:([a-z0-9-]+):")
-
-
-def _with_capability(resource: Resource, by_urn: dict[str, Resource]) -> Resource:
-    """A resource belongs to the capability of its outermost dsenv component."""
-    area = "base"
-    node: Resource | None = resource
-    while node is not None:
-        m = _AREA.match(node.type)
-        if m:
-            area = m.group(1)
-        node = by_urn.get(node.parent) if node.parent else None
-    return Resource(**{**resource.__dict__, "capability": area})
 
 
 def _plain(value: Any) -> Any:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dsenv.capabilities import order as capability_order
 from dsenv.offline.data import bundled, deep_update, read_user_table
 from dsenv.offline.graph import Resource, ResourceGraph
-from dsenv.offline.plan import _capability_order
 from dsenv.spec.model import EnvironmentSpec
 
 
@@ -89,7 +89,7 @@ class CostReport:
             out[line.capability] = (idle + line.idle, peak + line.peak)
         return {
             k: (round(v[0], 2), round(v[1], 2))
-            for k, v in sorted(out.items(), key=lambda kv: _capability_order(kv[0]))
+            for k, v in sorted(out.items(), key=lambda kv: capability_order(kv[0]))
         }
 
     def over(self, basis: str) -> list[str]:

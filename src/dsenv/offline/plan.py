@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dsenv import __version__
+from dsenv.capabilities import order as capability_order
 from dsenv.offline.data import bundled
 from dsenv.offline.graph import FORMAT_VERSION, Resource, ResourceGraph
 from dsenv.spec.model import EnvironmentSpec
@@ -114,7 +115,7 @@ class Plan:
         groups: dict[str, list[Resource]] = {}
         for r in self.graph:
             groups.setdefault(r.capability, []).append(r)
-        return {k: groups[k] for k in sorted(groups, key=_capability_order)}
+        return {k: groups[k] for k in sorted(groups, key=capability_order)}
 
     def to_json(self) -> dict[str, Any]:
         custom = [r for r in self.graph if r.custom]
@@ -153,25 +154,6 @@ class Plan:
             "resources": [r.to_json() for r in self.graph],
             "outputs": self.graph.outputs,
         }
-
-
-_ORDER = (
-    "base",
-    "network",
-    "cluster",
-    "storage",
-    "registry",
-    "workspaces",
-    "spark",
-    "kafka",
-    "runners",
-    "ci",
-    "serving",
-)
-
-
-def _capability_order(name: str) -> tuple[int, str]:
-    return (_ORDER.index(name) if name in _ORDER else len(_ORDER), name)
 
 
 def _profile_summary(spec: EnvironmentSpec | None) -> dict[str, Any] | None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 
+from dsenv.capabilities import order as capability_order
 from dsenv.errors import OperationalError
 from dsenv.offline.graph import ResourceGraph
-from dsenv.offline.plan import _capability_order
 
 
 def _ids(graph: ResourceGraph) -> dict[str, str]:
@@ -26,7 +26,7 @@ def _clusters(graph: ResourceGraph) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for r in graph:
         groups.setdefault(r.capability, []).append(r.urn)
-    return {k: groups[k] for k in sorted(groups, key=_capability_order)}
+    return {k: groups[k] for k in sorted(groups, key=capability_order)}
 
 
 def _edges(graph: ResourceGraph) -> list[tuple[str, str, bool]]:

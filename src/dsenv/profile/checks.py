@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING
 from dsenv.errors import Problem
 from dsenv.profile.model import Team
 from dsenv.profile.problems import Locator
+from dsenv.spec.names import names_for
+from dsenv.spec.names import problems as name_problems
 
 if TYPE_CHECKING:
     from dsenv.profile.load import OrgLimits
@@ -21,6 +23,10 @@ def check_team(team: Team, limits: tuple[OrgLimits, ...], loc: Locator) -> list[
     problems += [loc.problem(path, message) for path, message in _hub_auth(team)]
     for limit in limits:
         problems += [loc.problem(path, message) for path, message in _constraints(team, limit)]
+    problems += [
+        loc.problem(path, message, at_key=at_key)
+        for path, message, at_key in name_problems(names_for(team))
+    ]
     return problems
 
 

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, TypeVar, Union, dataclass_transform
 
 KeyPath = tuple[str | int, ...]
-M = TypeVar("M", bound="Model")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -198,8 +198,9 @@ class ValidationError(Exception):
         self.issues = issues
 
 
-def validate(model: type[M], data: Any) -> M:
-    """`data` (plain YAML values) as a `model` instance, or ValidationError naming every problem."""
+def validate(model: type[T], data: Any) -> T:
+    """`data` (plain YAML or JSON values) as a `model` instance (a Model, or a plain dataclass
+    of the types above), or ValidationError naming every problem."""
     issues: list[Issue] = []
     result = _Validator(issues).value(model, data, ())
     if issues:
@@ -229,7 +230,7 @@ def to_data(value: Any) -> Any:
 _HINTS: dict[type, dict[str, Any]] = {}
 
 
-def _hints(model: type[Model]) -> dict[str, Any]:
+def _hints(model: type) -> dict[str, Any]:
     hints = _HINTS.get(model)
     if hints is None:
         hints = _HINTS[model] = typing.get_type_hints(model, include_extras=True)
@@ -279,6 +280,11 @@ class _Validator:
                 return self.fail(path, f"expected a list, got {describe(value)}")
             (item,) = typing.get_args(annotation)
             return [self.value(item, v, (*path, i)) for i, v in enumerate(value)]
+        if origin is tuple:  # only tuple[X, ...], read from a list
+            if not isinstance(value, list):
+                return self.fail(path, f"expected a list, got {describe(value)}")
+            item = typing.get_args(annotation)[0]
+            return tuple(self.value(item, v, (*path, i)) for i, v in enumerate(value))
         if origin is dict:
             if not isinstance(value, dict):
                 return self.fail(path, f"expected a mapping of keys, got {describe(value)}")
@@ -286,6 +292,8 @@ class _Validator:
             return self.mapping(key_type, item, value, path)
         if _is_model(annotation):
             return self.model(annotation, value, path)
+        if isinstance(annotation, type) and dataclasses.is_dataclass(annotation):
+            return self.dataclass(annotation, value, path)
         return self.plain(annotation, value, path)
 
     def plain(self, annotation: Any, value: Any, path: KeyPath) -> Any:
@@ -371,6 +379,25 @@ class _Validator:
         for name, message in instance.check():
             self.fail((*path, name), message)
         return instance
+
+    def dataclass(self, cls: type, value: Any, path: KeyPath) -> Any:
+        """A plain dataclass (the expanded spec read back from JSON): every field without a
+        default is required, no other key is allowed."""
+        if not isinstance(value, dict):
+            return self.fail(path, f"expected a mapping of keys, got {describe(value)}")
+        hints = _hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for key in value:
+            if key not in fields:
+                self.unknown_key(str(key), list(fields), (*path, key))
+        before = len(self.issues)
+        kwargs: dict[str, Any] = {}
+        for name, f in fields.items():
+            if name in value:
+                kwargs[name] = self.value(hints[name], value[name], (*path, name))
+            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                self.fail((*path, name), f"missing required key {name!r}", "missing")
+        return cls(**kwargs) if len(self.issues) == before else None
 
 
 def describe(value: Any) -> str:

@@ -7,11 +7,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from dsenv.capabilities import SECTIONS
 from dsenv.errors import Position, Problem, ProfileError
 from dsenv.profile.checks import check_team
 from dsenv.profile.fields import ValidationError, validate
 from dsenv.profile.merge import deep_merge
-from dsenv.profile.model import CAPABILITY_SECTIONS, Constraints, Org, Team
+from dsenv.profile.model import Constraints, Org, Team
 from dsenv.profile.problems import Locator, from_issues
 from dsenv.profile.yamlnodes import Node, read_file
 
@@ -202,7 +203,7 @@ def _org_base(org: Node, team: Node) -> Node:
     defaults = org.value.get("defaults")
     if defaults is not None and isinstance(defaults.value, dict):
         for key, value in defaults.value.items():
-            if key in CAPABILITY_SECTIONS and key not in team.value:
+            if key in SECTIONS and key not in team.value:
                 continue
             base[key] = value
     return Node(base, org.pos)

@@ -10,16 +10,13 @@ import ipaddress
 import re
 import urllib.parse
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
+from dsenv.capabilities import SECTIONS
 from dsenv.profile.fields import Field, Limits, Model, Scalar
 from dsenv.profile.types import CpuQuantity, Duration, Name, Quantity, TagKey, Version
 
 API_VERSION = "dsenv/v1"
-
-#: Top-level team sections that switch a capability on. An org's `defaults` for one of
-#: these apply only to teams that declare the section themselves.
-CAPABILITY_SECTIONS = ("workspaces", "spark", "kafka", "ci_runners", "serving")
 
 PositiveInt = Annotated[int, Limits(gt=0)]
 NonNegativeInt = Annotated[int, Limits(ge=0)]
@@ -393,19 +390,12 @@ class Budget(Model):
     )
 
 
-DefaultsKey = Literal[
-    "owners",
-    "languages",
-    "tools",
-    "tiers",
-    "groups",
-    "workspaces",
-    "spark",
-    "kafka",
-    "ci_runners",
-    "serving",
-    "budget",
-]
+#: The keys an org's `defaults` may set: team settings, and every capability section.
+DEFAULTS_KEYS = ("owners", "languages", "tools", "tiers", "groups", *SECTIONS, "budget")
+if TYPE_CHECKING:
+    DefaultsKey = str
+else:
+    DefaultsKey = Literal[DEFAULTS_KEYS]
 
 
 class Org(Model):
@@ -425,7 +415,7 @@ class Org(Model):
     defaults: dict[DefaultsKey, object] = Field(
         default_factory=dict,
         description="Team settings every team inherits, deep-merged under the team's own. "
-        "A capability section here (workspaces, spark, kafka, ci_runners, serving) applies only "
+        f"A capability section here ({', '.join(SECTIONS)}) applies only "
         "to teams that declare that section: a default never switches a capability on.",
     )
 

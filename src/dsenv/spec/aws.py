@@ -1,0 +1,166 @@
+"""Target aws: the VPC, the EKS cluster and its node groups, the buckets and the registry,
+and one IAM role per in-cluster workload that calls AWS."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
+
+from dsenv.spec.tiers import NodePoolSpec
+
+if TYPE_CHECKING:
+    from dsenv.profile.model import Team
+    from dsenv.spec.context import ExpandContext
+
+CONTROL_PLANE_LOGS = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    name: str
+    cidr: str
+    zones: int
+    private_subnet_cidrs: tuple[str, ...]
+    public_subnet_cidrs: tuple[str, ...]  # hold only the NAT gateways
+    cluster_name: str  # the subnets' EKS discovery tag
+    flow_log_group: str
+
+
+@dataclass(frozen=True)
+class ClusterSpec:
+    name: str
+    region: str
+    kubernetes_version: str
+    endpoint_private: bool
+    endpoint_public: bool
+    public_access_cidrs: tuple[str, ...]
+    log_types: tuple[str, ...]
+    log_group: str  # where EKS writes the control plane logs
+    kms_alias: str
+    node_pools: tuple[NodePoolSpec, ...]
+    labels: dict[str, str]
+    ebs_csi_role: str
+    autoscaler_role: str
+    autoscaler_release: str
+
+
+@dataclass(frozen=True)
+class BucketSpec:
+    purpose: Literal["data", "artifacts"]
+    name: str  # the exact bucket name, e.g. "acme-fraud-artifacts"
+
+
+@dataclass(frozen=True)
+class RegistrySpec:
+    name: str  # ECR repository name, e.g. "acme/fraud-workspace"
+
+
+@dataclass(frozen=True)
+class WorkloadRole:
+    """An in-cluster workload that calls AWS: its IAM role and the service account it trusts."""
+
+    purpose: Literal["workspaces", "spark", "serving", "runners"]
+    role_name: str
+    namespace: str
+    service_account: str
+    kafka_client: bool = False  # Kafka on MSK: the role may connect, read and write
+
+
+@dataclass(frozen=True)
+class IdentitySpec:
+    region: str
+    roles: tuple[WorkloadRole, ...]
+    model_uris: tuple[str, ...] = ()  # serving reads exactly these S3 prefixes
+    kafka_cluster: str | None = None  # the MSK cluster the Kafka clients' policy names
+
+
+@dataclass(frozen=True)
+class AwsSpec:
+    region: str
+    network: NetworkSpec
+    cluster: ClusterSpec
+    buckets: tuple[BucketSpec, ...]
+    registry: RegistrySpec
+    identity: IdentitySpec
+
+
+def expand(team: Team, ctx: ExpandContext) -> AwsSpec | None:
+    target = team.target
+    if target.provider != "aws":
+        return None
+    assert target.region is not None  # validated: provider aws requires a region
+    names = ctx.names
+    vpc = ipaddress.IPv4Network(target.vpc_cidr)
+    # /16 -> /19 private subnets (8 slots) and /24 public ones carved from the last /19.
+    new_prefix = min(vpc.prefixlen + 3, 28)
+    slots = list(vpc.subnets(new_prefix=new_prefix))
+    private = tuple(str(s) for s in slots[: target.availability_zones])
+    public_parent = slots[-1]
+    public = tuple(
+        str(s)
+        for s in list(public_parent.subnets(new_prefix=min(public_parent.prefixlen + 3, 28)))[
+            : target.availability_zones
+        ]
+    )
+    return AwsSpec(
+        region=target.region,
+        network=NetworkSpec(
+            name=names.vpc,
+            cidr=target.vpc_cidr,
+            zones=target.availability_zones,
+            private_subnet_cidrs=private,
+            public_subnet_cidrs=public,
+            cluster_name=names.cluster,
+            flow_log_group=names.flow_log_group,
+        ),
+        cluster=ClusterSpec(
+            name=names.cluster,
+            region=target.region,
+            kubernetes_version=target.kubernetes_version,
+            endpoint_private=True,
+            endpoint_public=bool(target.public_access_cidrs),
+            public_access_cidrs=tuple(target.public_access_cidrs),
+            log_types=CONTROL_PLANE_LOGS,
+            log_group=names.cluster_log_group,
+            kms_alias=names.kms_alias,
+            node_pools=tuple(ctx.pools.values()),
+            labels=ctx.labels,
+            ebs_csi_role=names.roles["ebs-csi"],
+            autoscaler_role=names.roles["cluster-autoscaler"],
+            autoscaler_release=names.releases["cluster-autoscaler"],
+        ),
+        buckets=(
+            BucketSpec("data", names.buckets["data"]),
+            BucketSpec("artifacts", names.buckets["artifacts"]),
+        ),
+        registry=RegistrySpec(names.repository),
+        identity=_identity(team, ctx, target.region),
+    )
+
+
+def _identity(team: Team, ctx: ExpandContext, region: str) -> IdentitySpec:
+    names = ctx.names
+    ns, accounts = names.namespace, names.service_accounts
+    msk = team.kafka is not None and team.kafka.engine != "strimzi"
+    roles: list[WorkloadRole] = []
+    if team.workspaces is not None:
+        roles.append(
+            WorkloadRole("workspaces", names.roles["workspaces"], ns, accounts["workspaces"], msk)
+        )
+    if team.spark is not None and team.spark.engine == "operator":
+        roles.append(WorkloadRole("spark", names.roles["spark"], ns, accounts["spark"], msk))
+    if team.serving is not None:
+        roles.append(WorkloadRole("serving", names.roles["serving"], ns, accounts["serving"]))
+    if team.ci_runners is not None:
+        roles.append(
+            WorkloadRole(
+                "runners", names.roles["runners"], names.runners_namespace, accounts["runners"]
+            )
+        )
+    return IdentitySpec(
+        region=region,
+        roles=tuple(roles),
+        model_uris=tuple(m.storage_uri for m in team.serving.models) if team.serving else (),
+        kafka_cluster=names.kafka_cluster if msk else None,
+    )

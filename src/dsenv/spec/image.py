@@ -1,0 +1,93 @@
+"""The team's workspace image: what goes into it, and a tag that names exactly that."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import TYPE_CHECKING, Literal
+
+from dsenv.spec import versions
+
+if TYPE_CHECKING:
+    from dsenv.profile.model import Team
+    from dsenv.spec.names import Names
+
+
+@dataclass(frozen=True)
+class LanguageSpec:
+    name: Literal["python", "r"]
+    version: str
+    packages: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """The team's workspace image, rendered from languages and tools."""
+
+    repository: str  # registry repository name (aws) or local name
+    tag: str  # content hash of what goes into the image
+    base: str
+    languages: tuple[LanguageSpec, ...]
+    tools: tuple[str, ...]
+    spark_version: str | None
+    kafka: bool
+    uid: int
+    gid: int
+    ci_runner: bool = False  # the GitHub Actions runner goes into the image (CI runners use it)
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repository}:{self.tag}"
+
+
+@cache
+def _image_recipe() -> str:
+    recipe = resources.files("dsenv.templates").joinpath("image", "Dockerfile.j2").read_bytes()
+    return hashlib.sha256(recipe).hexdigest()
+
+
+def expand(team: Team, names: Names) -> ImageSpec:
+    langs = []
+    if team.languages.python:
+        py = team.languages.python
+        langs.append(LanguageSpec("python", py.version, tuple(py.packages)))
+    if team.languages.r:
+        r = team.languages.r
+        langs.append(LanguageSpec("r", r.version, tuple(r.packages)))
+    # The tag names what goes into the image: the profile's languages and tools, every pinned
+    # build input, and the recipe (the Dockerfile template) itself.
+    content = {
+        "recipe": _image_recipe(),
+        "pins": [
+            versions.WORKSPACE_BASE_IMAGE,
+            versions.PACKAGE_SNAPSHOT,
+            versions.UV_IMAGE,
+            versions.CODE_SERVER_VERSION,
+            versions.JAVA_PACKAGE,
+            versions.RSTUDIO_SERVER_VERSION,
+            versions.DEFAULT_PYTHON,
+            versions.DEFAULT_R,
+            list(versions.JUPYTER_SERVER_PACKAGES),
+        ],
+        "languages": [[lang.name, lang.version, list(lang.packages)] for lang in langs],
+        "tools": sorted(team.tools),
+        "spark": team.spark.version if team.spark else None,
+        "kafka": team.kafka is not None,
+        "runner": versions.ACTIONS_RUNNER_IMAGE if team.ci_runners else None,
+    }
+    digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
+    return ImageSpec(
+        repository=names.repository,
+        tag=digest,
+        base=versions.WORKSPACE_BASE_IMAGE,
+        languages=tuple(langs),
+        tools=tuple(sorted(team.tools)),
+        spark_version=team.spark.version if team.spark else None,
+        kafka=team.kafka is not None,
+        ci_runner=team.ci_runners is not None,
+        uid=versions.WORKSPACE_UID,
+        gid=versions.WORKSPACE_GID,
+    )
