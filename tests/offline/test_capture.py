@@ -60,3 +60,26 @@ def test_capture_is_deterministic_and_isolated_between_runs() -> None:
     assert first == second
     other = capture(lambda: None, stack="empty")
     assert other.resources == [] and other.outputs == {}
+
+
+class _TwiceRegistered(pulumi.ComponentResource):
+    """A deliberately broken component: two children under one logical name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__("dsenv:cluster:Broken", name, None, None)
+        child = pulumi.ResourceOptions(parent=self)
+        for _ in range(2):
+            k8s.core.v1.ConfigMap("same", metadata={"name": "a"}, opts=child)
+        self.register_outputs({})
+
+
+def test_capture_refuses_a_resource_urn_registered_twice() -> None:
+    """The engine refuses a duplicate URN; the capture must not quietly keep one of them
+    and report a smaller plan."""
+    import pytest
+
+    from dsenv.errors import OperationalError
+
+    with pytest.raises(OperationalError, match="registers a resource URN more than once") as err:
+        capture(lambda: _TwiceRegistered("broken"), stack="dev")
+    assert "dsenv:cluster:Broken$kubernetes:core/v1:ConfigMap::same" in str(err.value)

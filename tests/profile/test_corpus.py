@@ -77,7 +77,13 @@ def test_corpus_parents_that_are_meant_to_be_valid_load() -> None:
     """The orgs most cases extend are themselves valid, so each case isolates its own defect."""
     from dsenv.profile.load import load_profile
 
-    for name in ("acme.yaml", "strict-tags.yaml", "division.yaml", "team-parent.yaml"):
+    for name in (
+        "acme.yaml",
+        "strict-tags.yaml",
+        "division.yaml",
+        "team-parent.yaml",
+        "long-org.yaml",
+    ):
         load_profile(CORPUS / "parents" / name)
 
 

@@ -73,12 +73,14 @@ class PhysicalName:
     group: str = ""  # names within one group must be unique (default: the kind)
 
     def blame(self) -> Part:
-        """The part to shorten: the last variable part (a tier, a model) when shortening
-        it alone could make the name fit, otherwise the longer of the team and org names."""
+        """The part to shorten: the last variable part (a tier, a model) when it is most of
+        the name and shortening it alone could make the name fit; otherwise the longer of
+        the team and org names."""
         prefix = [p for p in self.parts if p.path[0] in ("name", "org")]
         items = [p for p in self.parts if p not in prefix]
-        without_item = len(self.value) - (len(items[-1].text) if items else 0)
-        if items and (not prefix or without_item + 1 <= self.limit):
+        item = len(items[-1].text) if items else 0
+        rest = len(self.value) - item
+        if items and (not prefix or (rest + 1 <= self.limit and item > rest)):
             return items[-1]
         return max(prefix, key=lambda p: (len(p.text), p.path[0] == "name"))
 
@@ -144,6 +146,7 @@ def problems(names: Names) -> Iterator[tuple[KeyPath, str, bool]]:
         key = (name.group or name.kind, name.value)
         first = seen.setdefault(key, name)
         if first is not name:
+            part = name.parts[-1]  # the item (repository, topic) that repeats a name
             yield (
                 part.path,
                 f"the {name.kind} name {name.value!r} is made twice (also from "
@@ -201,16 +204,19 @@ class _Builder:
         else:
             node_groups = {tier: f"{prefix}-{tier}" for tier in team.tiers}
 
-        def own_namespace(capability: str, suffix: str) -> str:
+        def own_namespace(capability: str, suffix: str, used: bool) -> str:
             if not install:
                 return str(getattr(shared, capability))
-            return n("Kubernetes namespace", f"{ns}-{suffix}", DNS_LABEL, made_of="team")
+            name = f"{ns}-{suffix}"
+            return n("Kubernetes namespace", name, DNS_LABEL, made_of="team") if used else name
 
+        spark_operator = team.spark is not None and team.spark.engine == "operator"
+        strimzi = team.kafka is not None and team.kafka.engine == "strimzi"
         operator_namespaces = {
-            "spark": own_namespace("spark", "spark-operator"),
-            "strimzi": own_namespace("strimzi", "strimzi"),
-            "kserve": own_namespace("kserve", "kserve"),
-            "arc": own_namespace("arc", "arc-system"),
+            "spark": own_namespace("spark", "spark-operator", spark_operator),
+            "strimzi": own_namespace("strimzi", "strimzi", strimzi),
+            "kserve": own_namespace("kserve", "kserve", team.serving is not None),
+            "arc": own_namespace("arc", "arc-system", team.ci_runners is not None),
         }
         runners_ns = f"{ns}-runners"
         if team.ci_runners is not None:
