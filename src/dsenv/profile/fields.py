@@ -354,26 +354,9 @@ class _Validator:
         self.fail(path, message, "key")
 
     def model(self, model: type[Model], value: Any, path: KeyPath) -> Any:
-        if not isinstance(value, dict):
-            return self.fail(path, f"expected a mapping of keys, got {describe(value)}")
-        hints = _hints(model)
-        fields = model.__fields__
-        for key in value:
-            if key not in fields:
-                self.unknown_key(str(key), list(fields), (*path, key))
-        before = len(self.issues)
-        kwargs: dict[str, Any] = {}
-        for name, field in fields.items():
-            if name in value:
-                start = len(self.issues)
-                result = self.value(hints[name], value[name], (*path, name))
-                if len(self.issues) == start:
-                    for message in field.limits.problems(result):
-                        self.fail((*path, name), message)
-                kwargs[name] = result
-            elif field.required:
-                self.fail((*path, name), f"missing required key {name!r}", "missing")
-        if len(self.issues) != before:
+        fields = {n: (f.required, f.limits) for n, f in model.__fields__.items()}
+        kwargs = self.record(model, fields, value, path)
+        if kwargs is None:
             return None
         instance = model(**kwargs)
         for name, message in instance.check():
@@ -383,21 +366,39 @@ class _Validator:
     def dataclass(self, cls: type, value: Any, path: KeyPath) -> Any:
         """A plain dataclass (the expanded spec read back from JSON): every field without a
         default is required, no other key is allowed."""
+        missing, none = dataclasses.MISSING, Limits()
+        fields = {
+            f.name: (f.default is missing and f.default_factory is missing, none)
+            for f in dataclasses.fields(cls)
+        }
+        kwargs = self.record(cls, fields, value, path)
+        return cls(**kwargs) if kwargs is not None else None
+
+    def record(
+        self, cls: type, fields: dict[str, tuple[bool, Limits]], value: Any, path: KeyPath
+    ) -> dict[str, Any] | None:
+        """The keyword arguments of a record type (`fields`: name -> required, limits) read
+        from a mapping; None when anything in it is wrong."""
         if not isinstance(value, dict):
-            return self.fail(path, f"expected a mapping of keys, got {describe(value)}")
+            self.fail(path, f"expected a mapping of keys, got {describe(value)}")
+            return None
         hints = _hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cls)}
         for key in value:
             if key not in fields:
                 self.unknown_key(str(key), list(fields), (*path, key))
         before = len(self.issues)
         kwargs: dict[str, Any] = {}
-        for name, f in fields.items():
+        for name, (required, limits) in fields.items():
             if name in value:
-                kwargs[name] = self.value(hints[name], value[name], (*path, name))
-            elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                start = len(self.issues)
+                result = self.value(hints[name], value[name], (*path, name))
+                if len(self.issues) == start:
+                    for message in limits.problems(result):
+                        self.fail((*path, name), message)
+                kwargs[name] = result
+            elif required:
                 self.fail((*path, name), f"missing required key {name!r}", "missing")
-        return cls(**kwargs) if len(self.issues) == before else None
+        return kwargs if len(self.issues) == before else None
 
 
 def describe(value: Any) -> str:
