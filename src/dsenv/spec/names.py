@@ -25,8 +25,7 @@ Limits, from each service's API reference:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from dsenv.profile.model import Team
@@ -52,8 +51,11 @@ SPARK_SERVICE_ACCOUNT = "spark"
 SERVING_SERVICE_ACCOUNT = "model-server"
 
 
-@dataclass(frozen=True)
-class Part:
+# NamedTuples rather than dataclasses: `dsenv validate` imports this module, and a
+# dataclass costs a few milliseconds to define.
+
+
+class Part(NamedTuple):
     """One profile value a name is made of, and the key a user edits to change it."""
 
     text: str
@@ -62,8 +64,7 @@ class Part:
     at_key: bool = False  # the value is a mapping key (a tier, a topic): point at the key
 
 
-@dataclass(frozen=True)
-class PhysicalName:
+class PhysicalName(NamedTuple):
     """One name as a service sees it, with the limit it must meet."""
 
     kind: str  # what it names, e.g. "EKS node group"
@@ -85,8 +86,7 @@ class PhysicalName:
         return max(prefix, key=lambda p: (len(p.text), p.path[0] == "name"))
 
 
-@dataclass(frozen=True)
-class Names:
+class Names(NamedTuple):
     """The physical names of one team's environment (see the module docstring)."""
 
     prefix: str  # `<org>-<team>`, or `<team>` without an org: the stack and AWS prefix
@@ -112,7 +112,7 @@ class Names:
     releases: dict[str, str]  # chart -> Helm release name
     scale_sets: dict[str, str]  # repository (or organization) -> runner scale set
     topics: dict[str, str]  # Kafka topic -> KafkaTopic object name
-    checked: tuple[PhysicalName, ...] = field(default=(), repr=False)
+    checked: tuple[PhysicalName, ...] = ()
 
 
 def prefix_of(org: str | None, team: str) -> str:
