@@ -63,7 +63,7 @@ def runner_pod_spec(runners: RunnersSpec, image: str) -> dict[str, Any]:
         ],
     }
     if pool.tolerations:
-        pod["tolerations"] = pool.tolerations
+        pod["tolerations"] = pool.toleration_manifests()
     return pod
 
 

@@ -55,7 +55,7 @@ def inference_service(serving: ServingSpec, model: ModelSpec) -> dict[str, Any]:
     pool = model.pool
     quantities = {"cpu": f"{pool.cpu_millis}m", "memory": f"{pool.memory_bytes // 2**20}Mi"}
     if pool.gpus:
-        quantities["nvidia.com/gpu"] = str(pool.gpus)
+        quantities[pool.gpu_resource] = str(pool.gpus)
     predictor: dict[str, Any] = {
         "minReplicas": model.min_replicas,
         "maxReplicas": model.max_replicas,
@@ -70,7 +70,7 @@ def inference_service(serving: ServingSpec, model: ModelSpec) -> dict[str, Any]:
         },
     }
     if pool.tolerations:
-        predictor["tolerations"] = pool.tolerations
+        predictor["tolerations"] = pool.toleration_manifests()
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",

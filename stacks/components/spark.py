@@ -94,9 +94,9 @@ def _pod(pool: NodePoolSpec, spark: SparkSpec) -> dict[str, Any]:
         "securityContext": restricted_container_context(run_as_user=uid, run_as_group=gid),
     }
     if pool.tolerations:
-        pod["tolerations"] = pool.tolerations
+        pod["tolerations"] = pool.toleration_manifests()
     if pool.gpus:
-        pod["gpu"] = {"name": "nvidia.com/gpu", "quantity": pool.gpus}
+        pod["gpu"] = {"name": pool.gpu_resource, "quantity": pool.gpus}
     return pod
 
 

@@ -75,10 +75,10 @@ def profile_entry(profile: HubProfile) -> dict[str, Any]:
         "node_selector": pool.node_selector,
     }
     if pool.tolerations:
-        override["tolerations"] = pool.tolerations
+        override["tolerations"] = pool.toleration_manifests()
     if profile.gpus:
-        override["extra_resource_guarantees"] = {"nvidia.com/gpu": str(profile.gpus)}
-        override["extra_resource_limits"] = {"nvidia.com/gpu": str(profile.gpus)}
+        override["extra_resource_guarantees"] = {pool.gpu_resource: str(profile.gpus)}
+        override["extra_resource_limits"] = {pool.gpu_resource: str(profile.gpus)}
     entry: dict[str, Any] = {
         "display_name": profile.display_name,
         "slug": profile.tier,

@@ -46,7 +46,10 @@ def expand(team: Team, ctx: ExpandContext) -> NamespaceSpec:
     # The quota admits every tier at full size: the hard cap the node groups can reach.
     cpu = sum(p.cpu_millis * p.max_size for p in pools)
     mem = sum(p.memory_bytes * p.max_size for p in pools)
-    gpus = sum(p.gpus * p.max_size for p in pools)
+    gpus: dict[str, int] = {}
+    for p in pools:
+        if p.gpus:
+            gpus[p.gpu_resource] = gpus.get(p.gpu_resource, 0) + p.gpus * p.max_size
     smallest = min(pools, key=lambda p: (p.cpu_millis, p.memory_bytes))
     largest = max(pools, key=lambda p: (p.cpu_millis, p.memory_bytes))
     quota = {
@@ -56,8 +59,8 @@ def expand(team: Team, ctx: ExpandContext) -> NamespaceSpec:
         "limits.memory": mebibytes(mem),
         "persistentvolumeclaims": "200",
     }
-    if gpus:
-        quota["requests.nvidia.com/gpu"] = str(gpus)
+    for resource, count in sorted(gpus.items()):
+        quota[f"requests.{resource}"] = str(count)
     operators = ctx.names.operator_namespaces
     reaching_in = []
     if team.spark is not None and team.spark.engine == "operator":

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from dsenv.profile.types import parse_bytes, parse_millicpu
 
@@ -27,6 +27,32 @@ class Taint:
 
 #: GPU tiers' nodes are tainted so that only pods asking for the tier land on them.
 GPU_TAINT = Taint("nvidia.com/gpu", "present", "NoSchedule")
+#: The extended resource a GPU is requested as (NVIDIA's device plugin advertises it).
+NVIDIA_GPU = "nvidia.com/gpu"
+
+
+@dataclass(frozen=True)
+class Toleration:
+    """A pod toleration, as Kubernetes writes it."""
+
+    key: str | None = None
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    toleration_seconds: int | None = None
+
+    def manifest(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if self.key is not None:
+            out["key"] = self.key
+        out["operator"] = self.operator
+        if self.value is not None:
+            out["value"] = self.value
+        if self.effect is not None:
+            out["effect"] = self.effect
+        if self.toleration_seconds is not None:
+            out["tolerationSeconds"] = self.toleration_seconds
+        return out
 
 
 @dataclass(frozen=True)
@@ -44,19 +70,20 @@ class NodePoolSpec:
     cpu_millis: int  # what one workspace on this tier requests
     memory_bytes: int
     gpus: int
-    labels: dict[str, str]  # node labels; always includes dsenv.io/tier
-    taints: tuple[Taint, ...]  # GPU tiers get nvidia.com/gpu=present:NoSchedule
+    labels: dict[str, str]  # node labels (aws node groups); always includes dsenv.io/tier
+    taints: tuple[Taint, ...]  # node taints (aws): GPU tiers get nvidia.com/gpu=present:NoSchedule
+    # Where the tier's pods run, written verbatim into every pod template of the tier
+    # (workspaces, Spark, runners, predictors):
+    node_selector: dict[str, str]
+    tolerations: tuple[Toleration, ...]
+    gpu_resource: str = NVIDIA_GPU  # the extended resource one GPU is requested as
 
-    @property
-    def node_selector(self) -> dict[str, str]:
-        return {TIER_LABEL: self.tier}
+    def toleration_manifests(self) -> list[dict[str, Any]]:
+        return [t.manifest() for t in self.tolerations]
 
-    @property
-    def tolerations(self) -> list[dict[str, str]]:
-        return [
-            {"key": t.key, "operator": "Equal", "value": t.value, "effect": t.effect}
-            for t in self.taints
-        ]
+
+def _tolerating(taints: tuple[Taint, ...]) -> tuple[Toleration, ...]:
+    return tuple(Toleration(t.key, "Equal", t.value, t.effect) for t in taints)
 
 
 def expand(team: Team, names: Names) -> tuple[NodePoolSpec, ...]:
@@ -75,6 +102,8 @@ def expand(team: Team, names: Names) -> tuple[NodePoolSpec, ...]:
             gpus=tier.gpus,
             labels={TIER_LABEL: name, TEAM_LABEL: team.name},
             taints=(GPU_TAINT,) if tier.gpus else (),
+            node_selector={TIER_LABEL: name},
+            tolerations=_tolerating((GPU_TAINT,) if tier.gpus else ()),
         )
         for name, tier in team.tiers.items()
     )
