@@ -98,7 +98,7 @@ def init(
     context: Annotated[
         str, typer.Option(help="kubeconfig context (provider kubernetes).")
     ] = "default",
-    kubernetes_version: Annotated[str, typer.Option(help="Kubernetes version.")] = "1.33",
+    kubernetes_version: Annotated[str, typer.Option(help="Kubernetes version.")] = "1.34",
     python: Annotated[str, typer.Option(help="Python version of the team image.")] = "3.12",
     instance_type: Annotated[
         str, typer.Option(help="Instance type of the starter tier.")

@@ -52,7 +52,7 @@ class Target(Model):
         default=None, description="AWS region, for example eu-west-1. Required for provider aws."
     )
     kubernetes_version: Version = Field(
-        default="1.33", description="Kubernetes minor version of the cluster, quoted."
+        default="1.34", description="Kubernetes minor version of the cluster, quoted."
     )
     context: str | None = Field(
         default=None,
