@@ -81,12 +81,17 @@ def _spec(profile: Path) -> EnvironmentSpec:
 
 
 def _open(
-    profile: Path, backend: str | None, secrets: str | None
+    profile: Path, backend: str | None, secrets: str | None, *, runs_program: bool = True
 ) -> tuple[LiveStack, EnvironmentSpec]:
+    """The team's stack; when the command runs the program, its provider plugins are
+    installed first (an inline program would otherwise fetch them mid-preview)."""
     from dsenv.live.programs import program_for
 
     spec = _spec(profile)
-    return _engine(backend, secrets).open(spec.stack_name, program_for(spec)), spec
+    engine = _engine(backend, secrets)
+    if runs_program:
+        engine.ensure_plugins(aws=spec.aws is not None)
+    return engine.open(spec.stack_name, program_for(spec), profile=str(profile)), spec
 
 
 def _recorder(live: bool = True) -> Recorder:
@@ -96,6 +101,10 @@ def _recorder(live: bool = True) -> Recorder:
 
     console = Console(stderr=True, highlight=False)
 
+    def echo(message: str) -> None:
+        # what the engine prints on its own terminal, e.g. "^C received; cancelling."
+        console.print(message, markup=False)
+
     def show(step: Step) -> None:
         if step.type == "pulumi:pulumi:Stack" or (step.op == "same" and not step.done):
             return
@@ -104,7 +113,7 @@ def _recorder(live: bool = True) -> Recorder:
             f"  {SYMBOLS.get(step.op, '?'):>2} {step.op:<8} {step.type}  {step.name}  {state}"
         )
 
-    return Recorder(listener=show if live else None)
+    return Recorder(listener=show if live else None, echo=echo)
 
 
 def _targets(stack: LiveStack, only: str | None) -> list[str] | None:
@@ -207,7 +216,7 @@ def outputs(
     secrets_provider: Secrets = None,
 ) -> None:
     """Print the stack's outputs; secret values are always masked."""
-    stack, _ = _open(profile, backend, secrets_provider)
+    stack, _ = _open(profile, backend, secrets_provider, runs_program=False)
     values = stack.outputs()
     if as_json:
         typer.echo(json.dumps(values, indent=2, sort_keys=True))
@@ -227,7 +236,7 @@ def restore(
     secrets_provider: Secrets = None,
 ) -> None:
     """Bring back a state snapshot kept before an up or destroy."""
-    stack, _ = _open(profile, backend, secrets_provider)
+    stack, _ = _open(profile, backend, secrets_provider, runs_program=False)
     store = stack.engine.snapshots()
     if list_only:
         for s in store.list(stack.name):
