@@ -80,6 +80,23 @@ class Standin:
         data["checkpoint"]["latest"]["pending_operations"] = [{"resource": resource, "type": kind}]
         path.write_text(json.dumps(data))
 
+    def calls(self, command: str | None = None) -> list[list[str]]:
+        """The CLI commands run so far (without `--non-interactive`), optionally only those
+        starting with `command` ("up", "plugin install", ...)."""
+        path = self.root / "calls.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        calls = [json.loads(line) for line in lines]
+        if command is None:
+            return calls
+        words = command.split()
+        return [c for c in calls if c[: len(words)] == words]
+
+    def without_ambient_plugins(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        path = os.pathsep.join(
+            p for p in os.environ["PATH"].split(os.pathsep) if not p.endswith("plugins-bin")
+        )
+        monkeypatch.setenv("PATH", path)
+
     def locks(self) -> list[Path]:
         folder = self.backend / ".pulumi" / "locks"
         return sorted(folder.rglob("*.json")) if folder.exists() else []
@@ -125,6 +142,7 @@ def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Standin:
         "DSENV_BACKEND": f"file://{tmp_path / 'state'}",
         "DSENV_STANDIN_SCENARIO": str(tmp_path / "scenario"),
         "DSENV_STANDIN_PYTHON": sys.executable,
+        "DSENV_STANDIN_CALLS": str(tmp_path / "calls.jsonl"),
         "PULUMI_HOME": str(tmp_path / "pulumi-home"),
         "PULUMI_CONFIG_PASSPHRASE": "test-only",
     }

@@ -699,6 +699,10 @@ def plugin_command(sub: str, rest: list[str]) -> None:
 
 def main(argv: list[str]) -> None:
     args = [a for a in argv if a != "--non-interactive"]
+    calls = os.environ.get("DSENV_STANDIN_CALLS")
+    if calls:  # for the tests: which commands ran, in order
+        with Path(calls).open("a", encoding="utf-8") as f:
+            f.write(json.dumps(args) + "\n")
     if not args:
         fail("usage: pulumi COMMAND")
     cmd, rest = args[0], args[1:]
