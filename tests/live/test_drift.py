@@ -180,6 +180,33 @@ def test_a_held_lock_does_not_stop_a_drift_check(engine: Any, standin: Standin) 
     assert len(standin.locks()) == 1  # the other run's lock is left alone
 
 
+def test_github_annotations_mark_drift_as_warnings_and_unchecked_stacks_as_errors() -> None:
+    from dsenv.live.drift import DriftReport, Finding, StackDrift
+    from dsenv.live.reports import to_github
+
+    report = DriftReport(
+        [
+            StackDrift(
+                "acme-a",
+                "profiles/a.yaml",
+                [Finding("cloud", "urn:pulumi:a::dsenv::t::x", "t", "update", ("spec,size",))],
+            ),
+            StackDrift("acme-b", "profiles/b.yaml", error="preview failed: 100%\nlocked"),
+            StackDrift("acme-c", "profiles/c.yaml"),
+        ]
+    )
+    lines = to_github(report).splitlines()
+    assert lines[0].startswith(
+        "::warning file=profiles/a.yaml,title=cloud drift in acme-a::cloud     update"
+    )
+    assert "[spec,size]" in lines[0]  # message text keeps commas; properties escape them
+    assert lines[1] == (
+        "::error file=profiles/b.yaml,title=dsenv drift could not check acme-b::"
+        "preview failed: 100%25%0Alocked"
+    )
+    assert lines[2].startswith("3 stacks: 1 clean, 1 drifted, 1 not checked")
+
+
 def test_shards_partition_the_stacks() -> None:
     targets = [target(f"acme-{i:02d}") for i in range(10)]
     parts = [shard(targets, i, 3) for i in (1, 2, 3)]

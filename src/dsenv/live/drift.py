@@ -117,6 +117,16 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return index, total
 
 
+def of_target(targets: Sequence[DriftTarget], target: str | None) -> list[DriftTarget]:
+    """Only the stacks of one target (`aws` or `kubernetes`), as CI jobs group them: the AWS
+    job has cloud credentials, the cluster job a kubeconfig."""
+    if target is None:
+        return list(targets)
+    if target not in ("aws", "kubernetes"):
+        raise UsageError(f"--target must be aws or kubernetes, not {target!r}")
+    return [t for t in targets if (t.region is not None) == (target == "aws")]
+
+
 def shard(targets: Sequence[DriftTarget], index: int, total: int) -> list[DriftTarget]:
     """Round-robin over stacks sorted by name: stable, and shards differ by at most one."""
     ordered = sorted(targets, key=lambda t: t.stack)
