@@ -26,11 +26,16 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=1.0)
     args = parser.parse_args()
     root = Path(tempfile.mkdtemp(prefix="dsenv-bench-"))
-    (root / "state").mkdir()
     (root / "scenario").mkdir()
+    plugins = root / "plugins-bin"  # the provider plugin on PATH, as the engine finds it
+    plugins.mkdir()
+    (plugins / "pulumi-resource-kubernetes").write_text("#!/bin/sh\n")
+    (plugins / "pulumi-resource-kubernetes").chmod(0o755)
     os.environ.update(
         {
-            "PATH": f"{STANDIN}{os.pathsep}{os.environ['PATH']}",
+            "PATH": os.pathsep.join([str(STANDIN), str(plugins), os.environ["PATH"]]),
+            "DSENV_STANDIN_PYTHON": sys.executable,
+            "PULUMI_HOME": str(root / "pulumi-home"),
             "DSENV_HOME": str(root / "home"),
             "DSENV_BACKEND": f"file://{root / 'state'}",
             "DSENV_STANDIN_SCENARIO": str(root / "scenario"),

@@ -81,12 +81,17 @@ def _spec(profile: Path) -> EnvironmentSpec:
 
 
 def _open(
-    profile: Path, backend: str | None, secrets: str | None
+    profile: Path, backend: str | None, secrets: str | None, *, runs_program: bool = True
 ) -> tuple[LiveStack, EnvironmentSpec]:
+    """The team's stack; when the command runs the program, its provider plugins are
+    installed first (an inline program would otherwise fetch them mid-preview)."""
     from dsenv.live.programs import program_for
 
     spec = _spec(profile)
-    return _engine(backend, secrets).open(spec.stack_name, program_for(spec)), spec
+    engine = _engine(backend, secrets)
+    if runs_program:
+        engine.ensure_plugins(aws=spec.aws is not None)
+    return engine.open(spec.stack_name, program_for(spec), profile=str(profile)), spec
 
 
 def _recorder(live: bool = True) -> Recorder:
@@ -96,6 +101,10 @@ def _recorder(live: bool = True) -> Recorder:
 
     console = Console(stderr=True, highlight=False)
 
+    def echo(message: str) -> None:
+        # what the engine prints on its own terminal, e.g. "^C received; cancelling."
+        console.print(message, markup=False)
+
     def show(step: Step) -> None:
         if step.type == "pulumi:pulumi:Stack" or (step.op == "same" and not step.done):
             return
@@ -104,7 +113,7 @@ def _recorder(live: bool = True) -> Recorder:
             f"  {SYMBOLS.get(step.op, '?'):>2} {step.op:<8} {step.type}  {step.name}  {state}"
         )
 
-    return Recorder(listener=show if live else None)
+    return Recorder(listener=show if live else None, echo=echo)
 
 
 def _targets(stack: LiveStack, only: str | None) -> list[str] | None:
@@ -207,7 +216,7 @@ def outputs(
     secrets_provider: Secrets = None,
 ) -> None:
     """Print the stack's outputs; secret values are always masked."""
-    stack, _ = _open(profile, backend, secrets_provider)
+    stack, _ = _open(profile, backend, secrets_provider, runs_program=False)
     values = stack.outputs()
     if as_json:
         typer.echo(json.dumps(values, indent=2, sort_keys=True))
@@ -227,7 +236,7 @@ def restore(
     secrets_provider: Secrets = None,
 ) -> None:
     """Bring back a state snapshot kept before an up or destroy."""
-    stack, _ = _open(profile, backend, secrets_provider)
+    stack, _ = _open(profile, backend, secrets_provider, runs_program=False)
     store = stack.engine.snapshots()
     if list_only:
         for s in store.list(stack.name):
@@ -282,8 +291,17 @@ def drift(
     kind: Annotated[
         list[str] | None, typer.Option(help="pending, cloud or unmanaged; repeat. Default: all.")
     ] = None,
+    target: Annotated[
+        str | None,
+        typer.Option(
+            "--target", help="Only profiles of this target: aws or kubernetes (CI groups them)."
+        ),
+    ] = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="table, json, junit or markdown (stdout).")
+        str,
+        typer.Option(
+            "--format", help="table, json, junit, markdown or github (annotations) on stdout."
+        ),
     ] = "table",
     junit: Annotated[Path | None, typer.Option(help="Also write JUnit XML here.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write JSON here.")] = None,
@@ -292,7 +310,7 @@ def drift(
     secrets_provider: Secrets = None,
 ) -> None:
     """Report drift (pending, cloud, unmanaged) per stack. Exit 0 clean, 1 drift, 3 not checked."""
-    from dsenv.live.drift import KINDS, parse_shard, run_drift, targets_from_profiles
+    from dsenv.live.drift import KINDS, of_target, parse_shard, run_drift, targets_from_profiles
     from dsenv.live.drift import shard as pick
     from dsenv.live.reports import FORMATS, render
     from dsenv.writer import Writer
@@ -306,7 +324,7 @@ def drift(
     paths = [*(profiles or []), *([all_dir] if all_dir else [])]
     if not paths:
         raise UsageError("name profiles or --all DIR")
-    targets = pick(targets_from_profiles(paths), *parse_shard(shard))
+    targets = pick(of_target(targets_from_profiles(paths), target), *parse_shard(shard))
     report = run_drift(
         _engine(backend, secrets_provider),
         targets,
@@ -321,6 +339,10 @@ def drift(
 
 
 def ci_init(
+    backend: Annotated[
+        str | None,
+        typer.Option(help="Shared state backend the workflow reads (s3://BUCKET[/PREFIX], ...)."),
+    ] = None,
     provider: Annotated[str, typer.Option(help="github or gitlab.")] = "github",
     directory: Annotated[
         Path, typer.Option("--dir", help="Repository root to write into.")
@@ -328,15 +350,29 @@ def ci_init(
     profiles_dir: Annotated[
         str, typer.Option(help="Folder of team profiles, relative to the root.")
     ] = "profiles",
-    shards: Annotated[int, typer.Option(help="Parallel shards of the drift matrix.")] = 4,
-    schedule: Annotated[str, typer.Option(help="Cron schedule (UTC).")] = "17 3 * * *",
+    shards: Annotated[int, typer.Option(help="Parallel shards of the AWS drift matrix.")] = 4,
+    schedule: Annotated[str, typer.Option(help="Cron schedule, five fields (UTC).")] = "17 3 * * *",
     aws_role_arn: Annotated[
-        str, typer.Option(help="IAM role assumed by OIDC.")
-    ] = "arn:aws:iam::123456789012:role/dsenv-drift",
-    aws_region: Annotated[str, typer.Option(help="AWS region.")] = "eu-west-1",
-    backend: Annotated[
-        str, typer.Option(help="State backend the workflow uses.")
-    ] = "s3://acme-dsenv-state",
+        str | None,
+        typer.Option(help="IAM role the AWS drift job assumes by OIDC (required with AWS teams)."),
+    ] = None,
+    aws_region: Annotated[
+        str | None,
+        typer.Option(help="Region for the AWS credentials. Default: the AWS teams' one region."),
+    ] = None,
+    kubeconfig_secret: Annotated[
+        str | None,
+        typer.Option(
+            help="CI secret holding a kubeconfig: adds a job for the teams on existing clusters "
+            "(without it they are left out)."
+        ),
+    ] = None,
+    dsenv_requirement: Annotated[
+        str | None,
+        typer.Option(
+            help="What pip installs in the jobs. Default: this release, dsenv-cli==VERSION."
+        ),
+    ] = None,
     images: Annotated[
         bool,
         typer.Option(
@@ -346,20 +382,35 @@ def ci_init(
     force: Annotated[bool, typer.Option(help="Overwrite existing workflow files.")] = False,
     dry_run: Annotated[bool, typer.Option(help="Show what would be written.")] = False,
 ) -> None:
-    """Write the nightly drift workflow (schedule, shard matrix, OIDC, pinned Pulumi CLI) and
-    the team image workflows (github)."""
-    from dsenv.live.ci import DriftWorkflow, drift_workflow, write_workflows
+    """Write the nightly drift workflow (schedule, shard matrix, OIDC, pinned Pulumi CLI and
+    dsenv) and the team image workflows (github)."""
+    from dsenv.live.ci import (
+        DriftWorkflow,
+        default_region,
+        default_requirement,
+        drift_workflow,
+        profiles_by_target,
+        write_workflows,
+    )
     from dsenv.writer import Writer
 
-    if shards < 1:
-        raise UsageError("--shards must be at least 1")
+    drift_workflow(provider)  # a bad provider is refused before anything is read
+    if not backend:
+        raise UsageError(
+            "--backend is required: the state backend the stacks were deployed to",
+            hint="e.g. --backend s3://BUCKET/dsenv (the one DSENV_BACKEND names for `dsenv up`)",
+        )
+    profiles = profiles_by_target(directory, profiles_dir)
     workflow = DriftWorkflow(
+        backend=backend,
+        profiles=profiles,
         profiles_dir=profiles_dir,
         schedule=schedule,
         shards=shards,
         aws_role_arn=aws_role_arn,
-        aws_region=aws_region,
-        backend=backend,
+        aws_region=aws_region or default_region(profiles),
+        kubeconfig_secret=kubeconfig_secret,
+        dsenv_requirement=dsenv_requirement or default_requirement(),
     )
     writer = Writer(directory, dry_run=dry_run, force=force)
     paths = write_workflows(writer, [drift_workflow(provider)], **workflow.context())
@@ -367,7 +418,16 @@ def ci_init(
         from dsenv.image.workflow import image_workflows_for
 
         paths += [
-            writer.write(out, text) for out, text in image_workflows_for(directory, profiles_dir)
+            writer.write(out, text)
+            for out, text in image_workflows_for(
+                directory, profiles_dir, workflow.dsenv_requirement
+            )
         ]
     for path in paths:
         typer.echo(f"{'would write' if dry_run else 'wrote'} {writer.display(path)}")
+    if profiles.kubernetes and not kubeconfig_secret:
+        typer.echo(
+            f"left out of the drift workflow (existing clusters, no --kubeconfig-secret): "
+            f"{', '.join(profiles.kubernetes)}",
+            err=True,
+        )

@@ -2,6 +2,10 @@
 
 from typing import Any
 
+#: The name dsenv is distributed under (`pip install dsenv-cli`); the command and the import
+#: package are `dsenv`. Generated workflows and ejected projects install this name.
+DISTRIBUTION = "dsenv-cli"
+
 
 def __getattr__(name: str) -> Any:
     # `__version__` is looked up on first use: importlib.metadata costs ~70 ms at start-up,
@@ -10,7 +14,7 @@ def __getattr__(name: str) -> Any:
         from importlib.metadata import PackageNotFoundError, version
 
         try:
-            found = version("dsenv")
+            found = version(DISTRIBUTION)
         except PackageNotFoundError:  # running from a source tree that is not installed
             found = "0.0.0"
         globals()["__version__"] = found

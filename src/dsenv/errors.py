@@ -15,6 +15,7 @@ class ExitCode(IntEnum):
     FINDINGS = 1
     BAD_INPUT = 2
     OPERATIONAL = 3
+    INTERRUPTED = 130  # Ctrl-C: the shell's 128 + SIGINT
 
 
 class DsenvError(Exception):
@@ -39,6 +40,12 @@ class OperationalError(DsenvError):
     """The engine, a tool, the state backend or a cloud API failed."""
 
     exit_code = ExitCode.OPERATIONAL
+
+
+class UserInterruptError(DsenvError):
+    """The user pressed Ctrl-C and the engine stopped; never retried."""
+
+    exit_code = ExitCode.INTERRUPTED
 
 
 @dataclass(frozen=True, order=True)

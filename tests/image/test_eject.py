@@ -33,7 +33,7 @@ def test_project_files_and_their_content(tmp_path: Path) -> None:
     assert stack == {"config": {"aws:region": "eu-west-1"}}
     assert (tmp_path / "requirements.txt").read_text().splitlines()[
         -1
-    ] == f"dsenv=={spec.dsenv_version}"
+    ] == f"dsenv-cli=={spec.dsenv_version}"
     assert loads((tmp_path / "spec.json").read_text()) == spec
     main = (tmp_path / "__main__.py").read_text()
     assert "from dsenv.stacks.program import program" in main

@@ -88,5 +88,14 @@ def test_pushes_with_oidc_to_the_team_repository_tagged_with_the_content_hash() 
     assert workflow["jobs"]["image"]["env"]["REPOSITORY"] == spec.image.repository
 
 
+def test_installs_dsenv_by_its_distribution_name_at_the_version_that_expanded_the_spec() -> None:
+    spec = expanded(FRAUD)
+    steps = _workflow(FRAUD)["jobs"]["image"]["steps"]
+    install = next(s for s in steps if s.get("name") == "Install dsenv")
+    assert install["run"] == f"python -m pip install dsenv-cli=={spec.dsenv_version}"
+    other = image_workflow(spec, "profiles/fraud.yaml", requirement="dsenv-cli[aws] @ ./dist/x.whl")
+    assert "python -m pip install 'dsenv-cli[aws] @ ./dist/x.whl'" in other
+
+
 def test_kubernetes_team_gets_no_image_workflow() -> None:
     assert image_workflow_files(expanded(PROFILES / "sandbox.yaml"), "profiles/sandbox.yaml") == []

@@ -1,10 +1,15 @@
 """Fixtures for the live engine. `standin` puts tests/live/standin/pulumi (a stand-in for the
-real Pulumi CLI, which cannot be installed here; see its docstring for what it replays) first
-on PATH, with a file backend, dsenv home and scenario folder under tmp_path."""
+real Pulumi CLI, which is not installed where these tests run; tests/live/README.md says what
+it replays and which upstream source each behaviour follows) first on PATH, with a file
+backend (not created: dsenv creates it), dsenv home, Pulumi home and scenario folder under
+tmp_path, and the provider plugins on PATH as "ambient" plugins, as on a machine that built
+them (the plugin tests take them away)."""
 
 from __future__ import annotations
 
 import json
+import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -58,6 +63,44 @@ class Standin:
     def backend(self) -> Path:
         return self.root / "state"
 
+    def state(self, stack: str) -> dict[str, Any]:
+        """The deployment the CLI keeps for a stack (`checkpoint.latest` of its file)."""
+        path = self.backend / ".pulumi" / "stacks" / PROJECT / f"{stack}.json"
+        latest: dict[str, Any] = json.loads(path.read_text())["checkpoint"]["latest"]
+        return latest
+
+    def leave_pending(self, stack: str, urn: str, kind: str = "creating") -> None:
+        """What a CLI killed in the middle of a step leaves behind: the engine writes a pending
+        operation into the checkpoint before each step and removes it after (a graceful cancel
+        waits for the step, a kill does not). `stack import` cannot do this: it drops pending
+        operations."""
+        path = self.backend / ".pulumi" / "stacks" / PROJECT / f"{stack}.json"
+        data = json.loads(path.read_text())
+        resource = next(r for r in data["checkpoint"]["latest"]["resources"] if r["urn"] == urn)
+        data["checkpoint"]["latest"]["pending_operations"] = [{"resource": resource, "type": kind}]
+        path.write_text(json.dumps(data))
+
+    def calls(self, command: str | None = None) -> list[list[str]]:
+        """The CLI commands run so far (without `--non-interactive`), optionally only those
+        starting with `command` ("up", "plugin install", ...)."""
+        path = self.root / "calls.jsonl"
+        lines = path.read_text().splitlines() if path.exists() else []
+        calls = [json.loads(line) for line in lines]
+        if command is None:
+            return calls
+        words = command.split()
+        return [c for c in calls if c[: len(words)] == words]
+
+    def without_ambient_plugins(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        path = os.pathsep.join(
+            p for p in os.environ["PATH"].split(os.pathsep) if not p.endswith("plugins-bin")
+        )
+        monkeypatch.setenv("PATH", path)
+
+    def locks(self) -> list[Path]:
+        folder = self.backend / ".pulumi" / "locks"
+        return sorted(folder.rglob("*.json")) if folder.exists() else []
+
     def scenario(self, stack: str, **data: Any) -> None:
         folder = self.root / "scenario"
         folder.mkdir(exist_ok=True)
@@ -80,18 +123,37 @@ class Standin:
         return path
 
 
+def ambient_plugins(folder: Path) -> Path:
+    """Executables named like the provider plugins, for the CLI's PATH lookup."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("kubernetes", "aws"):
+        plugin = folder / f"pulumi-resource-{name}"
+        plugin.write_text("#!/bin/sh\nexit 0\n")
+        plugin.chmod(0o755)
+    return folder
+
+
 @pytest.fixture
 def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Standin:
+    plugins = ambient_plugins(tmp_path / "plugins-bin")
     env = {
-        "PATH": f"{STANDIN}:{__import__('os').environ['PATH']}",
+        "PATH": os.pathsep.join([str(STANDIN), str(plugins), os.environ["PATH"]]),
         "DSENV_HOME": str(tmp_path / "home"),
         "DSENV_BACKEND": f"file://{tmp_path / 'state'}",
         "DSENV_STANDIN_SCENARIO": str(tmp_path / "scenario"),
+        "DSENV_STANDIN_PYTHON": sys.executable,
+        "DSENV_STANDIN_CALLS": str(tmp_path / "calls.jsonl"),
+        "PULUMI_HOME": str(tmp_path / "pulumi-home"),
         "PULUMI_CONFIG_PASSPHRASE": "test-only",
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    (tmp_path / "state").mkdir()
+    for key in (
+        "PULUMI_IGNORE_AMBIENT_PLUGINS",
+        "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION",
+        "DSENV_STANDIN_VERSION",
+    ):
+        monkeypatch.delenv(key, raising=False)
     return Standin(tmp_path, env)
 
 

@@ -4,6 +4,7 @@ unmanaged check against moto's tagging API, JUnit read back with junitparser."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,8 +48,9 @@ def test_drift_kinds_exit_codes_and_junit(engine: Any, standin: Standin, tmp_pat
     )
     by = {s.stack: s for s in report.stacks}
     assert by["acme-clean"].status == "clean"
+    # the refresh step's result, as the engine reports it (RefreshStep.ResultOp)
     assert [(f.kind, f.op, f.paths) for f in by["acme-cloud"].findings] == [
-        ("cloud", "refresh", ("spec.partitions",))
+        ("cloud", "update", ("spec.partitions",))
     ]
     assert by["acme-new"].findings[0].kind == "pending"  # never deployed
     assert report.exit_code == ExitCode.FINDINGS
@@ -62,17 +64,147 @@ def test_drift_kinds_exit_codes_and_junit(engine: Any, standin: Standin, tmp_pat
     assert "spec.partitions" in to_markdown(report)
 
 
+@pytest.mark.parametrize(
+    ("cli_version", "text", "code"),
+    [
+        ("3.274.0", "no changes were expected for preview but changes were proposed", 7),
+        ("3.205.0", "no changes were expected but changes were proposed", 255),
+    ],
+    ids=["cli-3.226-and-later", "older-cli"],
+)
+def test_pending_drift_is_a_finding_whichever_way_the_cli_says_changes_were_proposed(
+    engine: Any,
+    standin: Standin,
+    monkeypatch: pytest.MonkeyPatch,
+    cli_version: str,
+    text: str,
+    code: int,
+) -> None:
+    """`--expect-no-changes` fails the preview when the profile changed; that is drift, not
+    an error. From CLI 3.226 the text names the operation and the exit code is 7."""
+    import subprocess
+
+    deploy(engine, standin, "acme-pending")
+    desired = team_resources("acme-pending")
+    desired[3]["inputs"] = {"spec": {"partitions": 24}}
+    standin.scenario("acme-pending", desired=desired)
+    monkeypatch.setenv("DSENV_STANDIN_VERSION", cli_version)
+    # what the CLI itself says, so the test cannot pass on a text it never prints
+    run = subprocess.run(
+        ["pulumi", "preview", "--stack", "acme-pending", "--expect-no-changes"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PULUMI_BACKEND_URL": f"file://{standin.backend}"},
+    )
+    assert (run.returncode, run.stderr.strip()) == (code, f"error: {text}")
+    report = run_drift(engine, [target("acme-pending")], kinds=("pending",))
+    (stack,) = report.stacks
+    assert stack.error is None
+    assert [(f.kind, f.op, f.urn.rsplit("::", 1)[-1], f.paths) for f in stack.findings] == [
+        ("pending", "update", "transactions", ("spec.partitions",))
+    ]
+    assert report.exit_code == ExitCode.FINDINGS
+
+
+def test_another_preview_failure_is_an_error_not_drift(engine: Any, standin: Standin) -> None:
+    deploy(engine, standin, "acme-broken")
+    standin.scenario(
+        "acme-broken",
+        desired=team_resources("acme-broken"),
+        fail={"op": "preview", "times": 1, "stderr": "error: AccessDenied: not allowed"},
+    )
+    report = run_drift(engine, [target("acme-broken")], kinds=("pending",))
+    assert report.stacks[0].status == "error" and "AccessDenied" in (report.stacks[0].error or "")
+    assert report.exit_code == ExitCode.OPERATIONAL
+
+
+def test_a_replacement_is_reported_as_a_replacement(engine: Any, standin: Standin) -> None:
+    """The engine sends `delete-replaced` for the old resource after every create and update;
+    the resource is still one replacement, with the stateful-resource warning."""
+    from dsenv.live.events import engine_lines
+
+    desired = team_resources("acme-replace")
+    desired[1]["replace_on"] = ["bucket"]
+    desired[1]["protect"] = False
+    desired[1]["inputs"] = {**desired[1]["inputs"], "bucket": "acme-data"}
+    standin.scenario("acme-replace", desired=desired)
+    stack = engine.open("acme-replace", lambda: None)
+    stack.up(Recorder())
+    desired[1]["inputs"] = {**desired[1]["inputs"], "bucket": "acme-data-2"}
+    desired[3]["inputs"] = {"spec": {"partitions": 24}}
+    standin.scenario("acme-replace", desired=desired)
+    ops: list[str] = []
+    recorder = Recorder(listener=lambda s: ops.append(s.op))
+    result = stack.preview(recorder)
+    raw = [e for e in ops if e != "same"]
+    assert raw[-1] == "replace"  # the listener sees the merged op, even for delete-replaced
+    assert [(c.name, c.op) for c in result.changes] == [
+        ("data", "replace"),
+        ("transactions", "update"),
+    ]
+    _, summary, warnings = engine_lines(result.changes)
+    assert summary.startswith("0 to add, 2 to change (1 replaced), 0 to remove")
+    assert warnings == [
+        "WARNING: aws:s3/bucketV2:BucketV2 data will be REPLACED: its data or service is lost"
+    ]
+    report = run_drift(engine, [target("acme-replace")], kinds=("pending",))
+    assert report.stacks[0].findings[0].op == "replace"
+    assert report.stacks[0].findings[0].paths == ("bucket",)
+
+
 def test_a_stack_that_cannot_be_checked_is_exit_3(
     engine: Any, standin: Standin, tmp_path: Path
 ) -> None:
-    deploy(engine, standin, "acme-locked")
-    standin.lock("acme-locked")
-    report = run_drift(engine, [target("acme-locked")], kinds=("pending",))
-    assert report.exit_code == ExitCode.OPERATIONAL and "ci-bot" in (report.stacks[0].error or "")
+    deploy(engine, standin, "acme-denied")
+    standin.scenario(
+        "acme-denied",
+        desired=team_resources("acme-denied"),
+        fail={"op": "preview", "times": 1, "stderr": "error: AccessDenied: not allowed"},
+    )
+    report = run_drift(engine, [target("acme-denied")], kinds=("pending",))
+    assert report.exit_code == ExitCode.OPERATIONAL
     path = tmp_path / "junit.xml"
     path.write_text(to_junit(report))
     case = next(iter(next(iter(JUnitXml.fromfile(str(path))))))
     assert isinstance(case.result[0], Error)
+
+
+def test_a_held_lock_does_not_stop_a_drift_check(engine: Any, standin: Standin) -> None:
+    """The file backend's preview and refresh preview take no lock (pkg/backend/diy/backend.go
+    `Preview`, `Refresh` with PreviewOnly), so a nightly check runs beside a running update."""
+    deploy(engine, standin, "acme-locked")
+    standin.lock("acme-locked")
+    report = run_drift(engine, [target("acme-locked")], kinds=("pending", "cloud"))
+    assert [s.status for s in report.stacks] == ["clean"]
+    assert len(standin.locks()) == 1  # the other run's lock is left alone
+
+
+def test_github_annotations_mark_drift_as_warnings_and_unchecked_stacks_as_errors() -> None:
+    from dsenv.live.drift import DriftReport, Finding, StackDrift
+    from dsenv.live.reports import to_github
+
+    report = DriftReport(
+        [
+            StackDrift(
+                "acme-a",
+                "profiles/a.yaml",
+                [Finding("cloud", "urn:pulumi:a::dsenv::t::x", "t", "update", ("spec,size",))],
+            ),
+            StackDrift("acme-b", "profiles/b.yaml", error="preview failed: 100%\nlocked"),
+            StackDrift("acme-c", "profiles/c.yaml"),
+        ]
+    )
+    lines = to_github(report).splitlines()
+    assert lines[0].startswith(
+        "::warning file=profiles/a.yaml,title=cloud drift in acme-a::cloud     update"
+    )
+    assert "[spec,size]" in lines[0]  # message text keeps commas; properties escape them
+    assert lines[1] == (
+        "::error file=profiles/b.yaml,title=dsenv drift could not check acme-b::"
+        "preview failed: 100%25%0Alocked"
+    )
+    assert lines[2].startswith("3 stacks: 1 clean, 1 drifted, 1 not checked")
 
 
 def test_shards_partition_the_stacks() -> None:

@@ -43,7 +43,6 @@ def test_up_outputs_destroy_on_a_real_cluster(tmp_path: Path) -> None:
         "DSENV_BACKEND": f"file://{tmp_path / 'state'}",
         "PULUMI_CONFIG_PASSPHRASE": "e2e",
     }
-    (tmp_path / "state").mkdir()
     profile = str(ROOT / "profiles" / "sandbox.yaml")
     for args in (
         ["up", profile, "--yes"],

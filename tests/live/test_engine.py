@@ -100,18 +100,42 @@ def test_held_lock_exits_3_naming_the_holder(engine: Any, standin: Standin) -> N
     assert "pulumi cancel" in (err.value.hint or "")
 
 
+def test_the_lock_hint_is_a_command_that_works_from_any_folder(
+    engine: Any, standin: Standin, tmp_path: Path
+) -> None:
+    """The hint names the backend and the stack's full name: pasted into a shell outside
+    dsenv's work folder, with nothing but the printed text, it removes the lock."""
+    import shlex
+    import subprocess
+
+    standin.scenario(STACK, desired=team_resources(STACK))
+    stack = engine.open(STACK, noop)
+    standin.lock(STACK)
+    with pytest.raises(StackLockedError) as err:
+        stack.up(Recorder())
+    command = (err.value.hint or "").split("`")[1]
+    assert command.startswith(f"PULUMI_BACKEND_URL=file://{standin.backend} pulumi cancel")
+    assert f"--stack organization/dsenv/{STACK}" in command
+    assignment, *words = shlex.split(command)
+    key, value = assignment.split("=", 1)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in standin.env.items() if k != "DSENV_BACKEND"} | {key: value}
+    subprocess.run(words, cwd=elsewhere, env=env, check=True, capture_output=True)
+    assert standin.locks() == []
+    stack.up(Recorder())  # and the stack can be updated again
+
+
 def test_pending_operations_are_detected_and_explained(engine: Any, standin: Standin) -> None:
     standin.scenario(STACK, desired=team_resources(STACK))
     stack = engine.open(STACK, noop)
     stack.up(Recorder())
-    state = stack.export()
-    victim = state["deployment"]["resources"][1]["urn"]
-    state["deployment"]["pending_operations"] = [{"resource": {"urn": victim}, "type": "creating"}]
-    stack.import_state(state)
+    victim = stack.export()["deployment"]["resources"][1]["urn"]
+    standin.leave_pending(STACK, victim)
     with pytest.raises(PendingOperationsError) as err:
         stack.up(Recorder())
     assert victim in err.value.message and "creating" in err.value.message
-    assert "dsenv refresh" in (err.value.hint or "")
+    assert "dsenv refresh PROFILE" in (err.value.hint or "")
     recorder = Recorder()
     stack.preview(recorder)  # the engine's own warning reaches the diagnostics too
     assert any("1 pending operations" in m for m in recorder.messages("warning"))
@@ -208,39 +232,48 @@ def test_preview_lists_changes_in_the_layout_of_dsenv_diff(engine: Any, standin:
     assert warnings == []
 
 
-def test_ctrl_c_is_forwarded_to_the_engine_and_waited_for_leaving_no_lock(
+def test_ctrl_c_cancels_once_shows_the_engine_message_and_is_never_retried(
     engine: Any, standin: Standin
 ) -> None:
-    """A Ctrl-C during `up` reaches dsenv, which forwards one SIGINT to the CLI, waits for it
-    to cancel gracefully (state written, lock released) and only then raises."""
+    """A Ctrl-C during `up` reaches dsenv, which forwards one SIGINT to the CLI and waits for
+    the engine to cancel (state written, lock released). The engine's own "cancelling"
+    message is shown as it arrives; the run ends in UserInterruptError (exit 130) and is not tried
+    again, although its output matches the transient-failure pattern."""
     import os
     import signal
     import threading
 
-    from dsenv.live.pulumicli import InterruptibleCommand, forwarding_interrupts
+    from dsenv.errors import UserInterruptError
+    from dsenv.live.pulumicli import InterruptibleCommand
 
-    standin.scenario(STACK, desired=team_resources(STACK), latency=30)
+    standin.scenario(
+        STACK,
+        desired=team_resources(STACK),
+        latency=30,
+        cancel_output="error: 503 Service Unavailable",  # would be retried if it were a failure
+    )
     stack = engine.open(STACK, noop)
-    locks = standin.backend / ".pulumi" / "locks"
     held_when_pressed: list[int] = []
-
-    def lock_files() -> list[Path]:
-        return [p for p in locks.rglob("*.json")] if locks.exists() else []
+    shown: list[str] = []
 
     def press_ctrl_c() -> None:
         deadline = time.monotonic() + 20
-        while not lock_files() and time.monotonic() < deadline:
+        while not standin.locks() and time.monotonic() < deadline:
             time.sleep(0.05)  # wait until `up` holds the stack's lock
-        held_when_pressed.append(len(lock_files()))
+        held_when_pressed.append(len(standin.locks()))
         os.kill(os.getpid(), signal.SIGINT)
 
     threading.Thread(target=press_ctrl_c, daemon=True).start()
     started = time.monotonic()
-    with pytest.raises((KeyboardInterrupt, OperationalError)), forwarding_interrupts():
-        stack.up(Recorder())
+    with pytest.raises(UserInterruptError) as err:
+        stack.up(Recorder(echo=shown.append))
+    assert err.value.exit_code == 130
     assert time.monotonic() - started < 25  # it did not sit out the 30 s of latency
-    assert InterruptibleCommand.interrupted
-    assert not InterruptibleCommand._running  # the CLI process has exited
-    locks = standin.backend / ".pulumi" / "locks"
     assert held_when_pressed == [1]  # the update was running, holding its lock
-    assert lock_files() == []  # and the cancelled engine released it
+    assert standin.locks() == []  # and the cancelled engine released it
+    assert not InterruptibleCommand._running  # the CLI process has exited
+    assert any(m.startswith("^C received; cancelling.") for m in shown)
+    history = json.loads(
+        (standin.backend / ".pulumi" / "history" / "dsenv" / f"{STACK}.json").read_text()
+    )
+    assert [h["result"] for h in history] == ["failed"]  # one attempt only

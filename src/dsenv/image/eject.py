@@ -23,7 +23,10 @@ def stack_config(spec: EnvironmentSpec) -> dict[str, str]:
 
 def eject_files(spec: EnvironmentSpec, source: str) -> list[tuple[str, str]]:
     """(relative path, content) of the project; `source` names the profile it came from."""
+    from dsenv import DISTRIBUTION
+
     context = {
+        "distribution": DISTRIBUTION,
         "team": spec.team,
         "stack": spec.stack_name,
         "dsenv_version": spec.dsenv_version,

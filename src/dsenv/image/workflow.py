@@ -4,6 +4,7 @@ repository whenever the profile (or an org profile it extends) changes."""
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 
@@ -24,9 +25,14 @@ def image_workflow(
     watch: Sequence[str | os.PathLike[str]] = (),
     *,
     branch: str = "main",
+    requirement: str | None = None,
 ) -> str:
     """The workflow text. `profile_path` and `watch` (the profile's extends chain) are paths
-    relative to the repository root; the workflow runs when any of them changes."""
+    relative to the repository root; the workflow runs when any of them changes. It installs
+    `requirement` with pip: by default the dsenv release that expanded the spec, by its
+    distribution name (the repository may hold nothing but profiles)."""
+    from dsenv import DISTRIBUTION
+
     if spec.aws is None:
         raise ValueError("the image workflow pushes to ECR: it needs a target with provider aws")
     profile = PurePath(profile_path).as_posix()
@@ -37,6 +43,7 @@ def image_workflow(
         team=spec.team,
         stack=spec.stack_name,
         dsenv_version=spec.dsenv_version,
+        requirement=shlex.quote(requirement or f"{DISTRIBUTION}=={spec.dsenv_version}"),
         profile=profile,
         paths=list(dict.fromkeys(paths)),
         branch=branch,
@@ -50,15 +57,19 @@ def image_workflow_files(
     spec: EnvironmentSpec,
     profile_path: str | os.PathLike[str],
     watch: Sequence[str | os.PathLike[str]] = (),
+    requirement: str | None = None,
 ) -> list[tuple[str, str]]:
     """(relative path, content) for `dsenv ci init`: the image workflow of an aws team,
     nothing for a kubernetes target (it has no registry dsenv manages)."""
     if spec.aws is None:
         return []
-    return [(workflow_path(spec), image_workflow(spec, profile_path, watch))]
+    text = image_workflow(spec, profile_path, watch, requirement=requirement)
+    return [(workflow_path(spec), text)]
 
 
-def image_workflows_for(root: str | os.PathLike[str], profiles_dir: str) -> list[tuple[str, str]]:
+def image_workflows_for(
+    root: str | os.PathLike[str], profiles_dir: str, requirement: str | None = None
+) -> list[tuple[str, str]]:
     """(relative path, content) of the image workflow of every aws team profile under
     `root/profiles_dir`, with paths in the workflows relative to `root` (the repository)."""
     from dsenv.profile.load import find_profiles, load_profile
@@ -73,5 +84,7 @@ def image_workflows_for(root: str | os.PathLike[str], profiles_dir: str) -> list
         if loaded.kind != "Team":
             continue
         watch = [os.path.relpath(f, root) for f in loaded.files[1:]]
-        files += image_workflow_files(expand_profile(loaded), os.path.relpath(path, root), watch)
+        files += image_workflow_files(
+            expand_profile(loaded), os.path.relpath(path, root), watch, requirement
+        )
     return files

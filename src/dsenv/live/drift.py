@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from dsenv.errors import DsenvError, ExitCode, UsageError
+from dsenv.errors import DsenvError, ExitCode, UsageError, UserInterruptError
 from dsenv.live.engine import Engine
 from dsenv.live.events import Recorder
 from dsenv.live.pulumicli import InterruptibleCommand
@@ -117,6 +117,16 @@ def parse_shard(text: str | None) -> tuple[int, int]:
     return index, total
 
 
+def of_target(targets: Sequence[DriftTarget], target: str | None) -> list[DriftTarget]:
+    """Only the stacks of one target (`aws` or `kubernetes`), as CI jobs group them: the AWS
+    job has cloud credentials, the cluster job a kubeconfig."""
+    if target is None:
+        return list(targets)
+    if target not in ("aws", "kubernetes"):
+        raise UsageError(f"--target must be aws or kubernetes, not {target!r}")
+    return [t for t in targets if (t.region is not None) == (target == "aws")]
+
+
 def shard(targets: Sequence[DriftTarget], index: int, total: int) -> list[DriftTarget]:
     """Round-robin over stacks sorted by name: stable, and shards differ by at most one."""
     ordered = sorted(targets, key=lambda t: t.stack)
@@ -131,7 +141,7 @@ def check_stack(
     started = time.monotonic()
     result = StackDrift(target.stack, target.profile)
     try:
-        stack = engine.open(target.stack, target.program, create=False)
+        stack = engine.open(target.stack, target.program, create=False, profile=target.profile)
         if stack is None:
             result.findings.append(
                 Finding("pending", target.stack, "pulumi:pulumi:Stack", "create")
@@ -173,15 +183,25 @@ def run_drift(
     if concurrency < 1:
         raise UsageError("--concurrency must be at least 1")
     started = time.monotonic()
+    if targets and ("pending" in kinds or "cloud" in kinds):
+        engine.ensure_plugins(aws=any(t.region for t in targets))
     pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="drift")
     try:
         futures = [pool.submit(check_stack, engine, t, kinds, tagging_client) for t in targets]
         stacks = [f.result() for f in futures]
     except KeyboardInterrupt:
         # Let every running engine cancel cleanly (and drop its lock) before leaving.
+        import sys
+
+        print(
+            "^C received; cancelling the running checks (each engine finishes its steps in flight)",
+            file=sys.stderr,
+        )
         InterruptibleCommand.forward_interrupt()
         pool.shutdown(wait=True, cancel_futures=True)
-        raise
+        raise UserInterruptError(
+            "drift check cancelled by Ctrl-C; every engine it started has stopped and released its lock"
+        ) from None
     pool.shutdown()
     return DriftReport(
         sorted(stacks, key=lambda s: s.stack), tuple(kinds), time.monotonic() - started

@@ -2,12 +2,15 @@
 
 What it adds to the SDK, and nothing more: failures classified into dsenv errors (lock held,
 pending operations, protected resources, transient), bounded retries of transient failures
-only, a state snapshot before every `up` and `destroy`, Ctrl-C forwarded to the engine, and
-engine events recorded per resource (`dsenv.live.events`).
+only (never of a run the user interrupted), a state snapshot before every `up` and
+`destroy`, Ctrl-C forwarded to the engine, the file backend's folder created on first use,
+provider plugins installed before the first preview, and engine events recorded per
+resource (`dsenv.live.events`).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -18,9 +21,9 @@ from pulumi import automation as auto
 from pulumi.automation import PulumiCommand
 from pulumi.automation.errors import CommandError, ConcurrentUpdateError
 
-from dsenv.errors import OperationalError
+from dsenv.errors import OperationalError, UserInterruptError
 from dsenv.live.events import Recorder, Step
-from dsenv.live.pulumicli import forwarding_interrupts
+from dsenv.live.pulumicli import InterruptibleCommand, forwarding_interrupts
 from dsenv.live.settings import PROJECT, LiveSettings
 from dsenv.live.snapshots import Snapshot, SnapshotStore
 
@@ -39,7 +42,22 @@ _LOCK = re.compile(r"the stack is currently locked by|Another update is currentl
 _HOLDER = re.compile(r"created by (?P<who>\S+) \(pid (?P<pid>\d+)\) at (?P<when>\S+)")
 _PENDING = re.compile(r"(\d+) pending operations? from previous deployment")
 _PROTECTED = re.compile(r"resource (?P<urn>\S+) cannot be deleted\s+because it is protected", re.S)
-_NO_CHANGES = "no changes were expected but changes were proposed"
+#: `--expect-no-changes` when changes were proposed (pkg/backend/backenderr/backenderr.go,
+#: `NoChangesExpectedError`): "...expected for preview but..." and exit code 7 from CLI 3.226
+#: (pulumi#22176); "no changes were expected but changes were proposed" before.
+_NO_CHANGES = re.compile(r"no changes were expected (for \w+ )?but changes were proposed")
+NO_CHANGES_EXIT = 7
+_EXIT = re.compile(r"^\s*code: (?P<code>-?\d+)", re.M)
+
+
+def exit_code_of(exc: CommandError) -> int | None:
+    """The CLI's exit code, as the SDK writes it into the error's text."""
+    match = _EXIT.search(str(exc))
+    return int(match["code"]) if match else None
+
+
+def changes_were_proposed(exc: CommandError) -> bool:
+    return exit_code_of(exc) == NO_CHANGES_EXIT or bool(_NO_CHANGES.search(str(exc)))
 
 
 class StackLockedError(OperationalError):
@@ -58,7 +76,7 @@ def classify(exc: CommandError) -> Failure:
     text = str(exc)
     if isinstance(exc, ConcurrentUpdateError) or _LOCK.search(text):
         return "lock"
-    if _NO_CHANGES in text:
+    if changes_were_proposed(exc):
         return "no-changes-expected"
     if _PROTECTED.search(text):
         return "protected"
@@ -131,22 +149,44 @@ class Engine:
     command: PulumiCommand
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
+    def __post_init__(self) -> None:
+        self.settings.ensure_state_dir()
+
     def snapshots(self) -> SnapshotStore:
         return SnapshotStore(self.settings.snapshot_dir)
 
-    @overload
-    def open(self, stack_name: str, program: Callable[[], None]) -> LiveStack: ...
+    def ensure_plugins(self, *, aws: bool) -> list[Any]:
+        """The provider plugins of dsenv's program, installed when missing (see
+        `dsenv.live.plugins`); exit 3 with the offline fix when they cannot be."""
+        from dsenv.live import plugins
+
+        return plugins.ensure(plugins.required_plugins(aws), self.command, self.settings.env)
+
     @overload
     def open(
-        self, stack_name: str, program: Callable[[], None], *, create: Literal[True]
+        self, stack_name: str, program: Callable[[], None], *, profile: str = ...
     ) -> LiveStack: ...
     @overload
     def open(
-        self, stack_name: str, program: Callable[[], None], *, create: bool
+        self,
+        stack_name: str,
+        program: Callable[[], None],
+        *,
+        create: Literal[True],
+        profile: str = ...,
+    ) -> LiveStack: ...
+    @overload
+    def open(
+        self, stack_name: str, program: Callable[[], None], *, create: bool, profile: str = ...
     ) -> LiveStack | None: ...
 
     def open(
-        self, stack_name: str, program: Callable[[], None], *, create: bool = True
+        self,
+        stack_name: str,
+        program: Callable[[], None],
+        *,
+        create: bool = True,
+        profile: str = "PROFILE",
     ) -> LiveStack | None:
         """The stack, created when missing; with create=False, None when it does not exist."""
         work_dir = self.settings.work_dir(stack_name)
@@ -166,22 +206,29 @@ class Engine:
                 lambda: init(
                     stack_name=stack_name, project_name=PROJECT, program=program, opts=opts
                 ),
+                Hints(self.settings, stack_name, profile),
             )[0]
         except OperationalError as exc:
             if not create and "no stack named" in str(exc):
                 return None
             raise
-        return LiveStack(stack, self)
+        return LiveStack(stack, self, profile)
 
-    def _call(self, what: str, fn: Callable[[], T]) -> tuple[T, int]:
-        """Run one CLI-backed call: retry transient failures, translate the others."""
+    def _call(self, what: str, fn: Callable[[], T], hints: Hints | None = None) -> tuple[T, int]:
+        """Run one CLI-backed call: retry transient failures, translate the others. A run the
+        user interrupted is never retried, whatever its output says: it ends in
+        `UserInterruptError` (exit 130) once the engine has stopped."""
         delays = self.retry.delays()
         attempt = 1
         while True:
             try:
                 with forwarding_interrupts():
                     return fn(), attempt
+            except KeyboardInterrupt:
+                raise self._interrupted(what) from None
             except CommandError as exc:
+                if InterruptibleCommand.interrupted:
+                    raise self._interrupted(what) from None
                 kind = classify(exc)
                 if kind == "transient":
                     delay = next(delays, None)
@@ -189,43 +236,77 @@ class Engine:
                         self.retry.sleep(delay)
                         attempt += 1
                         continue
-                raise translate(what, exc, kind, attempts=attempt) from None
+                raise translate(what, exc, kind, attempts=attempt, hints=hints) from None
+
+    def _interrupted(self, what: str) -> UserInterruptError:
+        return UserInterruptError(
+            f"{what} cancelled by Ctrl-C: the engine finished the steps in flight, saved the "
+            "state and released the stack's lock",
+            hint="run the same command again to carry on (a second Ctrl-C stops the engine at "
+            "once and can leave pending operations for `dsenv refresh` to sort out)",
+        )
+
+
+@dataclass(frozen=True)
+class Hints:
+    """Fixes as commands that work when pasted into the user's shell: the backend URL and
+    the stack's full name spelled out (`LiveSettings.cli_hint`), or a dsenv command."""
+
+    settings: LiveSettings | None = None
+    stack: str = ""
+    profile: str = "PROFILE"
+
+    def _pulumi(self, *args: str) -> str:
+        if self.settings is None or not self.stack:
+            return "pulumi " + " ".join(args)
+        return self.settings.cli_hint(self.stack, *args)
+
+    def lock(self) -> str:
+        return (
+            "wait for that run to finish; if it died (only when you are sure nothing is "
+            f"running), remove the lock with `{self._pulumi('cancel', '--yes')}`"
+        )
+
+    def pending(self) -> str:
+        return (
+            "check in the cloud console whether those operations finished, then run "
+            f"`dsenv refresh {self.profile}` (add --clear-pending-creates to drop creates that "
+            "never happened)"
+        )
+
+    def protected(self, urns: list[str]) -> str:
+        unprotect = self._pulumi("state", "unprotect", "--yes", *(urns or ["URN"]))
+        return (
+            "protected resources hold data (clusters, buckets, brokers). Back it up, then "
+            f"either `{unprotect}` (asks for the passphrase unless PULUMI_CONFIG_PASSPHRASE is "
+            f"set) and rerun, or `dsenv destroy {self.profile} --exclude-protected` to remove "
+            "everything else"
+        )
 
 
 def translate(
-    what: str, exc: CommandError, kind: Failure, *, attempts: int = 1
+    what: str, exc: CommandError, kind: Failure, *, attempts: int = 1, hints: Hints | None = None
 ) -> OperationalError:
     text = str(exc)
+    hints = hints or Hints()
     if kind == "lock":
         return StackLockedError(
-            f"{what}: the stack is locked by {lock_holder(text)}",
-            hint="wait for that run to finish; if it died, `pulumi cancel --stack NAME` "
-            "removes the lock (only when you are sure nothing is running)",
+            f"{what}: the stack is locked by {lock_holder(text)}", hint=hints.lock()
         )
     if kind == "pending":
         return PendingOperationsError(
             f"{what}: the last run was interrupted and left pending operations",
-            hint=PENDING_HINT,
+            hint=hints.pending(),
         )
     if kind == "protected":
         urns = [m["urn"] for m in _PROTECTED.finditer(text)]
         return ProtectedResourcesError(
-            f"{what}: stopped at protected resources: {', '.join(urns)}", hint=PROTECTED_HINT
+            f"{what}: stopped at protected resources: {', '.join(urns)}",
+            hint=hints.protected(urns),
         )
     tail = _error_lines(text)
     suffix = f" (after {attempts} attempts)" if attempts > 1 else ""
     return OperationalError(f"{what} failed{suffix}: {tail}")
-
-
-PENDING_HINT = (
-    "check in the cloud console whether those operations finished, then run "
-    "`dsenv refresh PROFILE` (add --clear-pending-creates to drop creates that never happened)"
-)
-PROTECTED_HINT = (
-    "protected resources hold data (clusters, buckets, brokers). Back it up, then either "
-    "`pulumi state unprotect --stack STACK URN` and rerun, or "
-    "`dsenv destroy PROFILE --exclude-protected` to remove everything else"
-)
 
 
 def _error_lines(text: str) -> str:
@@ -239,23 +320,42 @@ def _error_lines(text: str) -> str:
 class LiveStack:
     stack: auto.Stack
     engine: Engine
+    profile: str = "PROFILE"  # as the user named it, for hints
 
     @property
     def name(self) -> str:
         return self.stack.name
 
+    @property
+    def hints(self) -> Hints:
+        return Hints(self.engine.settings, self.name, self.profile)
+
+    def _call(self, what: str, fn: Callable[[], T]) -> tuple[T, int]:
+        return self.engine._call(what, fn, self.hints)
+
     # -- state --------------------------------------------------------------------------
     def export(self) -> dict[str, Any]:
-        deployment = self.engine._call(f"exporting {self.name}", self.stack.export_stack)[0]
-        return {"version": deployment.version, "deployment": deployment.deployment}
+        """The state as `pulumi stack export` writes it: secrets stay encrypted. (The SDK's
+        `export_stack` adds `--show-secrets`, which decrypts every secret into the result.)"""
+
+        def run() -> dict[str, Any]:
+            ws = self.stack.workspace
+            env = {**({"PULUMI_HOME": ws.pulumi_home} if ws.pulumi_home else {}), **ws.env_vars}
+            result = self.engine.command.run(
+                ["stack", "export", "--stack", self.name], ws.work_dir, env
+            )
+            data: dict[str, Any] = json.loads(result.stdout)
+            return {"version": data.get("version"), "deployment": data.get("deployment")}
+
+        return self._call(f"exporting {self.name}", run)[0]
 
     def import_state(self, state: dict[str, Any]) -> None:
+        """`pulumi stack import`: the CLI drops pending operations from what it imports,
+        with a warning per operation (pkg/cmd/pulumi/stack/stack.go `SaveSnapshot`)."""
         deployment = auto.Deployment(
             version=state.get("version"), deployment=state.get("deployment")
         )
-        self.engine._call(
-            f"importing state into {self.name}", lambda: self.stack.import_stack(deployment)
-        )
+        self._call(f"importing state into {self.name}", lambda: self.stack.import_stack(deployment))
 
     def resources(self, state: dict[str, Any] | None = None) -> list[StateResource]:
         state = state if state is not None else self.export()
@@ -280,7 +380,7 @@ class LiveStack:
 
     def outputs(self) -> dict[str, Any]:
         """Stack outputs with every secret value masked."""
-        raw = self.engine._call(f"reading outputs of {self.name}", self.stack.outputs)[0]
+        raw = self._call(f"reading outputs of {self.name}", self.stack.outputs)[0]
         return {k: "[secret]" if v.secret else v.value for k, v in raw.items()}
 
     def snapshot(self, op: str) -> tuple[Snapshot, dict[str, Any]]:
@@ -295,7 +395,7 @@ class LiveStack:
             raise PendingOperationsError(
                 f"{self.name}: {len(pending)} operation(s) were interrupted in the last run and "
                 f"their outcome is unknown: {listed}",
-                hint=PENDING_HINT,
+                hint=self.hints.pending(),
             )
         return snapshot
 
@@ -313,16 +413,21 @@ class LiveStack:
                     on_event=recorder, target=targets, expect_no_changes=expect_no_changes or None
                 ).stdout
             except CommandError as exc:
-                # Changes where none were expected: the events already say which.
-                if expect_no_changes and _NO_CHANGES in str(exc):
+                # Changes where none were expected (exit 7, or either text): not a failure,
+                # the events already say which resources change.
+                if (
+                    expect_no_changes
+                    and changes_were_proposed(exc)
+                    and not InterruptibleCommand.interrupted
+                ):
                     return exc.args[0] if exc.args else ""
                 raise
 
-        stdout, attempts = self.engine._call(f"preview of {self.name}", run)
+        stdout, attempts = self._call(f"preview of {self.name}", run)
         return OpResult("preview", recorder, stdout, attempts=attempts)
 
     def preview_refresh(self, recorder: Recorder) -> OpResult:
-        result, attempts = self.engine._call(
+        result, attempts = self._call(
             f"refresh preview of {self.name}",
             lambda: self.stack.preview_refresh(on_event=recorder),
         )
@@ -330,14 +435,14 @@ class LiveStack:
 
     def up(self, recorder: Recorder, *, targets: list[str] | None = None) -> OpResult:
         snapshot = self._guard("up")
-        result, attempts = self.engine._call(
+        result, attempts = self._call(
             f"update of {self.name}",
             lambda: self.stack.up(on_event=recorder, target=targets),
         )
         return OpResult("up", recorder, result.stdout, snapshot, attempts)
 
     def refresh(self, recorder: Recorder, *, clear_pending_creates: bool = False) -> OpResult:
-        result, attempts = self.engine._call(
+        result, attempts = self._call(
             f"refresh of {self.name}",
             lambda: self.stack.refresh(
                 on_event=recorder, clear_pending_creates=clear_pending_creates or None
@@ -365,9 +470,9 @@ class LiveStack:
                 raise ProtectedResourcesError(
                     f"{self.name}: destroy stopped before it started: {len(protected)} protected "
                     f"resource(s): {', '.join(protected)}",
-                    hint=PROTECTED_HINT,
+                    hint=self.hints.protected(protected),
                 )
-        result, attempts = self.engine._call(
+        result, attempts = self._call(
             f"destroy of {self.name}",
             lambda: self.stack.destroy(
                 on_event=recorder, target=targets, exclude_protected=exclude_protected or None

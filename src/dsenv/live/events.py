@@ -1,8 +1,18 @@
 """Engine events as plain data: which resource, which operation, which property paths.
 
-The Automation API hands over `EngineEvent`s (from the CLI's `--event-log`); dsenv keeps
-what it reports on: per-resource steps with their changed paths, diagnostics and the
-summary. A `Recorder` is thread-safe because the SDK calls it from its log-watcher thread.
+The Automation API hands over `EngineEvent`s (over gRPC from CLI 3.206 on, from a log file
+before); dsenv keeps what it reports on: per-resource steps with their changed paths,
+diagnostics, the engine's own messages and the summary. A `Recorder` is thread-safe because
+the SDK calls it from its event-server or log-watcher threads.
+
+Two things the engine does that a "last event per resource" view gets wrong
+(pulumi/pulumi `pkg/resource/deploy/step_generator.go`, `pkg/engine/deployment.go`):
+
+- a replacement is several steps on one URN: `create-replacement` and `replace` first, and
+  the old resource's `delete-replaced` only after every create and update (delete before
+  replace: `delete-replaced` first). The resource is one replacement, whatever came last;
+- a refresh step's pre-event says `refresh`; its outputs event carries the result
+  (`same`, `update` or `delete`, `RefreshStep.ResultOp`), and so does the summary.
 """
 
 from __future__ import annotations
@@ -20,6 +30,8 @@ if TYPE_CHECKING:
 
 #: Operations that change nothing in the cloud.
 NO_CHANGE = frozenset({"same", "read", "refresh"})
+#: The steps of one replacement (`deploy.OpReplace`, `OpCreateReplacement`, `OpDeleteReplaced`).
+REPLACEMENT = frozenset({"replace", "create-replacement", "delete-replaced"})
 SYMBOLS = {
     "create": "+",
     "update": "~",
@@ -80,11 +92,15 @@ def _step(meta: StepEventMetadata, *, done: bool = False, failed: bool = False) 
 
 @dataclass
 class Recorder:
-    """Collects steps (last event per URN wins), diagnostics and the change summary;
-    `listener` sees each step as it happens (the progress display)."""
+    """Collects steps (one per URN: the last event, except that any replacement step makes
+    the resource a `replace`), diagnostics, the engine's messages and the change summary;
+    `listener` sees each step as it happens (the progress display), `echo` each message the
+    engine prints to its own terminal, such as "^C received; cancelling"."""
 
     listener: Callable[[Step], None] | None = None
+    echo: Callable[[str], None] | None = None
     steps: dict[str, Step] = field(default_factory=dict)
+    stdout: list[str] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     summary: dict[str, int] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -97,14 +113,18 @@ class Recorder:
             step = _step(event.res_outputs_event.metadata, done=True)
         elif event.res_op_failed_event:
             step = _step(event.res_op_failed_event.metadata, failed=True)
+        message = event.stdout_event.message if event.stdout_event else None
         with self._lock:
             if step is not None:
                 previous = self.steps.get(step.urn)
-                if previous and not step.paths and previous.paths:
-                    step = Step(
-                        step.urn, step.type, step.op, previous.paths, step.done, step.failed
-                    )
+                op = "replace" if step.op in REPLACEMENT else step.op
+                paths = step.paths
+                if previous and not paths and previous.paths:
+                    paths = previous.paths
+                step = Step(step.urn, step.type, op, paths, step.done, step.failed)
                 self.steps[step.urn] = step
+            if message:
+                self.stdout.append(message)
             if event.diagnostic_event:
                 d = event.diagnostic_event
                 self.diagnostics.append(Diagnostic(d.severity, d.message.strip(), d.urn))
@@ -115,6 +135,8 @@ class Recorder:
                 }
         if step is not None and self.listener:
             self.listener(step)
+        if message and self.echo:
+            self.echo(message.rstrip("\n"))
 
     def changed(self) -> list[Step]:
         """Steps that change something, resource by resource, stack resource excluded."""

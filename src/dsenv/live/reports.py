@@ -1,5 +1,6 @@
-"""Drift reports: a terminal table, JSON, JUnit XML (one test case per stack) and
-Markdown fit for a CI step summary."""
+"""Drift reports: a terminal table, JSON, JUnit XML (one test case per stack), Markdown fit
+for a CI step summary, and GitHub Actions annotations (workflow commands on stdout: a
+`warning` per drifted resource, an `error` per stack that could not be checked)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 from dsenv.live.drift import DriftReport, Finding, StackDrift
 
-FORMATS = ("table", "json", "junit", "markdown")
+FORMATS = ("table", "json", "junit", "markdown", "github")
 
 
 def _finding_line(f: Finding) -> str:
@@ -101,7 +102,34 @@ def to_markdown(report: DriftReport) -> str:
     return "\n".join(out) + "\n"
 
 
+def _gh_data(text: str) -> str:
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def _gh_property(text: str) -> str:
+    return _gh_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def to_github(report: DriftReport) -> str:
+    """Workflow commands GitHub turns into annotations on the run and the profile files."""
+    out = []
+    for s in report.stacks:
+        where = f"file={_gh_property(s.profile)}"
+        if s.error:
+            title = _gh_property(f"dsenv drift could not check {s.stack}")
+            out.append(f"::error {where},title={title}::{_gh_data(s.error)}")
+        for f in s.findings:
+            title = _gh_property(f"{f.kind} drift in {s.stack}")
+            out.append(f"::warning {where},title={title}::{_gh_data(_finding_line(f))}")
+    out.append(to_table(report).splitlines()[-1])
+    return "\n".join(out)
+
+
 def render(report: DriftReport, fmt: str) -> str:
-    return {"table": to_table, "json": to_json, "junit": to_junit, "markdown": to_markdown}[fmt](
-        report
-    )
+    return {
+        "table": to_table,
+        "json": to_json,
+        "junit": to_junit,
+        "markdown": to_markdown,
+        "github": to_github,
+    }[fmt](report)

@@ -10,6 +10,7 @@ Defaults need no account: state in a local file backend under ``$DSENV_HOME/stat
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +58,39 @@ class LiveSettings:
     def describe(self) -> str:
         secrets = self.secrets_provider or "backend default"
         return f"backend {self.backend_url}, secrets {secrets}"
+
+    def ensure_state_dir(self) -> None:
+        """Create the file backend's folder on first use: the CLI's file backend refuses a
+        missing one (`unable to open state directory "file://...": stat ...: no such file or
+        directory`, pulumi/pulumi pkg/backend/diy/backend.go `newDIYBackend`)."""
+        state = self.state_dir
+        if state is None or state.is_dir():
+            return
+        try:
+            state.mkdir(parents=True, mode=0o700)
+        except OSError as exc:
+            raise OperationalError(
+                f"cannot create the state folder {state}: {exc.strerror or exc}",
+                hint="choose a writable place with --backend file://PATH or DSENV_BACKEND",
+            ) from None
+
+    def stack_ref(self, stack: str) -> str:
+        """The stack's name as the CLI resolves it from any folder: a file or bucket backend
+        knows it as `organization/<project>/<stack>` (pkg/backend/diy/backend.go
+        `FullyQualifiedName`); Pulumi Cloud resolves a bare name in the project of the
+        current folder, so hints for it add `--cwd` (the stack's work folder)."""
+        if self.backend_url.startswith(("https://", "http://")):
+            return stack
+        return f"organization/{PROJECT}/{stack}"
+
+    def cli_hint(self, stack: str, *args: str) -> str:
+        """A `pulumi` command line that works as printed in the user's shell: the backend URL
+        and the stack's full name, no current project needed."""
+        words = ["pulumi", *args]
+        if self.backend_url.startswith(("https://", "http://")):
+            words += ["--cwd", str(self.work_dir(stack))]
+        words += ["--stack", self.stack_ref(stack)]
+        return f"PULUMI_BACKEND_URL={shlex.quote(self.backend_url)} " + shlex.join(words)
 
 
 def resolve_settings(

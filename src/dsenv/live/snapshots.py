@@ -1,17 +1,21 @@
 """State snapshots: the stack's state as `pulumi stack export` writes it, kept before every
-`up` and `destroy`, a bounded number per stack, oldest dropped first."""
+`up` and `destroy`, a bounded number per stack, oldest dropped first.
+
+A snapshot holds what the state holds: resource outputs, with secrets still encrypted by the
+stack's secrets provider (the export runs without `--show-secrets`). The files are the
+user's alone all the same (mode 0600 in a 0700 folder): outputs name every resource."""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dsenv.errors import UsageError
-from dsenv.writer import Writer
+from dsenv.errors import OperationalError, UsageError
 
 DEFAULT_KEEP = 10
 _NAME = re.compile(r"^(?P<stamp>\d{8}T\d{6}\d{6}Z)-(?P<op>[a-z]+)\.json$")
@@ -41,7 +45,16 @@ class SnapshotStore:
     ) -> Snapshot:
         taken = now or datetime.now(UTC)
         name = f"{taken.strftime('%Y%m%dT%H%M%S%fZ')}-{op}.json"
-        Writer(self.root / stack).write(name, json.dumps(state, indent=2, sort_keys=True))
+        folder = self.root / stack
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for made in (self.root, folder):
+                made.chmod(0o700)
+            fd = os.open(folder / name, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(json.dumps(state, indent=2, sort_keys=True))
+        except OSError as exc:
+            raise OperationalError(f"cannot keep a state snapshot in {folder}: {exc}") from None
         for old in self.list(stack)[self.keep :]:
             old.path.unlink(missing_ok=True)
         return self.get(stack, name.removesuffix(".json"))

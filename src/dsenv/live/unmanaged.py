@@ -45,7 +45,8 @@ def tagged_arns(team: str, region: str, client: Any = None) -> Iterator[tuple[st
             )
         except ImportError as exc:
             raise OperationalError(
-                "the unmanaged check needs boto3", hint="pip install boto3"
+                "the unmanaged check needs boto3",
+                hint="boto3 is a dependency of dsenv-cli: reinstall it",
             ) from exc
         try:
             client = boto3.client("resourcegroupstaggingapi", region_name=region)

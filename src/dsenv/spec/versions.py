@@ -32,10 +32,11 @@ CLUSTER_AUTOSCALER = Chart(
 )
 
 #: Versions of things that are not charts.
-#: The Pulumi CLI dsenv installs and pins in generated CI workflows (the SDK's own release),
-#: and the oldest it accepts (3.181 added `--client` for refresh and destroy, which inline
-#: programs need).
-PULUMI_CLI = "3.272.0"
+#: The Pulumi CLI dsenv installs and pins in generated CI workflows, and the oldest it accepts
+#: (3.181 added `--client` for refresh and destroy, which inline programs need). 3.274 is the
+#: CLI the end-to-end tests build and run; a CLI newer than the `pulumi` SDK (3.272) is
+#: supported by the Automation API (it only refuses CLIs older than its minimum).
+PULUMI_CLI = "3.274.0"
 PULUMI_CLI_MIN = "3.181.0"
 KAFKA_METADATA_VERSION = "4.1-IV1"
 EMR_RELEASE = "emr-7.9.0"
