@@ -51,3 +51,21 @@ def graph_of(name: str) -> ResourceGraph:
     from dsenv.offline.capture import capture_spec
 
     return capture_spec(spec_of(name))
+
+
+def run_cli(args: list[str]) -> tuple[int, str, str]:
+    """Run dsenv in this process the way its console script does (`main`: the one error
+    handler included, which CliRunner bypasses): (exit code, stdout, stderr)."""
+    import contextlib
+    import io
+
+    from dsenv.cli.app import app_for
+
+    out, err = io.StringIO(), io.StringIO()
+    code = 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            app_for(args)(args=args, prog_name="dsenv")
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return code, out.getvalue(), err.getvalue()

@@ -47,14 +47,23 @@ def _expand(profile: Path) -> tuple[LoadedProfile, EnvironmentSpec]:
     return loaded, expand_profile(loaded)
 
 
-def _write(files: list[tuple[str, str]], root: Path, *, force: bool, dry_run: bool) -> None:
+def _write(
+    files: list[tuple[str, str]],
+    root: Path,
+    *,
+    force: bool,
+    dry_run: bool,
+    protected: tuple[str, ...] = (),
+) -> None:
     from dsenv.writer import Writer
 
-    # A first pass that writes nothing: a refusal (file exists, path escapes) leaves no
-    # half-written set behind.
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"{root} is not a folder")
+    # A first pass that writes nothing: a refusal (file exists, path escapes, an input in
+    # the way) leaves no half-written set behind.
     for relative, content in files:
-        Writer(root, dry_run=True, force=force).write(relative, content)
-    writer = Writer(root, dry_run=dry_run, force=force)
+        Writer(root, dry_run=True, force=force, protected=protected).write(relative, content)
+    writer = Writer(root, dry_run=dry_run, force=force, protected=protected)
     for relative, content in files:
         writer.write(relative, content)
     verb = "would write" if dry_run else "wrote"
@@ -79,11 +88,11 @@ def dockerfile(
     from dsenv.image import dockerfile as render_dockerfile
     from dsenv.image import image_files
 
-    _, spec = _expand(profile)
+    loaded, spec = _expand(profile)
     if output is None:
         typer.echo(render_dockerfile(spec), nl=False)
         return
-    _write(image_files(spec), output, force=force, dry_run=dry_run)
+    _write(image_files(spec), output, force=force, dry_run=dry_run, protected=loaded.files)
 
 
 def devcontainer(
@@ -108,12 +117,14 @@ def devcontainer(
     """Render devcontainer.json: the team image on a laptop."""
     from dsenv.image import devcontainer as render_devcontainer
 
-    _, spec = _expand(profile)
+    loaded, spec = _expand(profile)
     text = render_devcontainer(spec, registry)
     if output is None:
         typer.echo(text, nl=False)
         return
-    _write([(output.name, text)], output.parent, force=force, dry_run=dry_run)
+    _write(
+        [(output.name, text)], output.parent, force=force, dry_run=dry_run, protected=loaded.files
+    )
 
 
 def tag(profile: ProfileArg) -> None:
@@ -154,7 +165,7 @@ def workflow(
     if output is None:
         typer.echo(files[0][1], nl=False)
         return
-    _write(files, output, force=force, dry_run=dry_run)
+    _write(files, output, force=force, dry_run=dry_run, protected=loaded.files)
 
 
 def eject(
@@ -171,8 +182,14 @@ def eject(
     """
     from dsenv.image import eject_files
 
-    _, spec = _expand(profile)
-    _write(eject_files(spec, profile.as_posix()), output, force=force, dry_run=dry_run)
+    loaded, spec = _expand(profile)
+    _write(
+        eject_files(spec, profile.as_posix()),
+        output,
+        force=force,
+        dry_run=dry_run,
+        protected=loaded.files,
+    )
     if not dry_run:
         typer.echo(f"next: cd {output} && pulumi stack init {spec.stack_name} && pulumi up")
 

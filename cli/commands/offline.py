@@ -72,18 +72,26 @@ def register(app: typer.Typer) -> None:
     app.command()(graph)
 
 
-def _emit(text: str, output: Path | None) -> None:
+def _emit(text: str, output: Path | None, inputs: tuple[str | Path | None, ...] = ()) -> None:
+    """Print `text`, or write it to `output`: atomically, and never over one of `inputs`
+    (the profile and everything it extends, a price table ...)."""
     if output is None:
         typer.echo(text, nl=False)
         return
     from dsenv.writer import Writer
 
-    writer = Writer(output.parent if output.parent != Path() else Path.cwd())
+    writer = Writer(
+        output.parent if output.parent != Path() else Path.cwd(),
+        protected=[p for p in inputs if p is not None],
+    )
     typer.echo(f"wrote {writer.display(writer.write(output.name, text))}", err=True)
 
 
 Output = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")
+    Path | None,
+    typer.Option(
+        "--output", "-o", help="Write to this file instead of stdout (never over an input)."
+    ),
 ]
 
 
@@ -92,21 +100,27 @@ def plan(
     format: Annotated[
         PlanFormat, typer.Option("--format", "-f", help="Output format.")
     ] = PlanFormat.table,
+    details: Annotated[
+        bool,
+        typer.Option(
+            "--details", help="Every resource on its own line (table, markdown), counts by type."
+        ),
+    ] = False,
     output: Output = None,
 ) -> None:
-    """What the profile creates: resources by capability, counts by type, time to first up."""
+    """What the profile creates: resources by capability with their names, time to first up."""
     from dsenv.offline import plan as p
     from dsenv.offline.run import offline
 
     env = offline(profile)
     built = p.build_plan(env.graph, env.spec)
-    render = {
-        PlanFormat.table: p.render_table,
-        PlanFormat.json: p.render_json,
-        PlanFormat.yaml: p.render_yaml,
-        PlanFormat.markdown: p.render_markdown,
-    }[format]
-    _emit(render(built), output)
+    if format is PlanFormat.table:
+        text = p.render_table(built, details=details)
+    elif format is PlanFormat.markdown:
+        text = p.render_markdown(built, details=details)
+    else:
+        text = p.render_json(built) if format is PlanFormat.json else p.render_yaml(built)
+    _emit(text, output, env.files)
 
 
 def diff(
@@ -116,39 +130,61 @@ def diff(
     new: Annotated[Path | None, typer.Argument(help="The new profile (or plan JSON).")] = None,
     against: Annotated[
         str | None,
-        typer.Option(help="Compare PROFILE with itself at this git revision.", metavar="GIT_REF"),
+        typer.Option(
+            help="Compare PROFILE with itself at this git revision (missing there: all new).",
+            metavar="GIT_REF",
+        ),
     ] = None,
     format: Annotated[
         DiffFormat, typer.Option("--format", "-f", help="Output format.")
     ] = DiffFormat.text,
-    fail_on_replace: Annotated[
-        bool, typer.Option(help="Exit 1 when a stateful resource would be replaced.")
+    fail_on_data_loss: Annotated[
+        bool,
+        typer.Option(
+            "--fail-on-data-loss",
+            "--fail-on-replace",
+            help="Exit 1 when a stateful resource (bucket, cluster, volume, Kafka ...) would be "
+            "deleted or replaced, also as a consequence of what it depends on. "
+            "--fail-on-replace is the same gate.",
+        ),
     ] = False,
     output: Output = None,
 ) -> None:
-    """Resources added, removed and changed (with property paths) between two profiles."""
+    """Resources added, removed, changed (old -> new values) and replaced, as the engine will."""
     from dsenv.offline import diff as d
-    from dsenv.offline.run import offline
+    from dsenv.offline.graph import ResourceGraph
+    from dsenv.offline.run import Offline, offline
 
     if against is not None:
         if new is not None:
             raise UsageError("give either OLD NEW or PROFILE --against GIT_REF, not both")
-        with d.profile_at_revision(old, against) as previous:
-            before = offline(previous).graph
-        after, labels = offline(old).graph, (f"{old}@{against}", f"{old} (working tree)")
+        empty = Offline(None, ResourceGraph(stack="", project=""))
+        if d.exists_at_revision(old, against):
+            with d.profile_at_revision(old, against) as previous:
+                before = offline(previous)
+            old_label = f"{old}@{against}"
+        else:  # a team new in this change: everything is added
+            before, old_label = empty, f"{old}@{against} (not there)"
+        if old.exists() or before is empty:
+            after, new_label = offline(old), f"{old} (working tree)"
+        else:  # the change deletes the team: everything is removed
+            after, new_label = empty, f"{old} (deleted)"
+        inputs: tuple[str, ...] = after.files
     else:
         if new is None:
             raise UsageError("give OLD and NEW profiles, or PROFILE --against GIT_REF")
-        before, after, labels = offline(old).graph, offline(new).graph, (str(old), str(new))
-    result = d.diff_graphs(before, after)
+        before, after = offline(old), offline(new)
+        old_label, new_label = str(old), str(new)
+        inputs = (*before.files, *after.files)
+    result = d.diff_graphs(before.graph, after.graph)
     if format is DiffFormat.json:
         text = json.dumps(result.to_json(), indent=2) + "\n"
     elif format is DiffFormat.markdown:
-        text = d.render_markdown(result, *labels)
+        text = d.render_markdown(result, old_label, new_label)
     else:
-        text = d.render_text(result, *labels)
-    _emit(text, output)
-    if fail_on_replace and result.stateful_replacements:
+        text = d.render_text(result, old_label, new_label)
+    _emit(text, output, inputs)
+    if fail_on_data_loss and result.data_loss:
         raise typer.Exit(int(ExitCode.FINDINGS))
 
 
@@ -173,9 +209,12 @@ def render(
     from dsenv.offline.run import offline
     from dsenv.writer import Writer
 
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--output {out} is not a folder: render writes a folder of files")
+    table = price_table(prices)  # a bad table is refused before the program runs
     env = offline(profile)
-    writer = Writer(out, dry_run=dry_run)
-    paths = render_to(writer, env.graph, env.spec, price_table(prices))
+    writer = Writer(out, dry_run=dry_run, protected=[*env.files, *([prices] if prices else [])])
+    paths = render_to(writer, env.graph, env.spec, table)
     for path in paths:
         typer.echo(f"{'would write' if dry_run else 'wrote'} {out / path}")
     typer.echo(f"{len(paths)} files {'would be written' if dry_run else 'written'} under {out}")
@@ -202,19 +241,29 @@ def check(
 ) -> None:
     """Schemas (core, CRDs, chart values) and security rules. Exit 1 on findings."""
     from dsenv.offline.check import check as run
-    from dsenv.offline.check import load_schemas, render_text
+    from dsenv.offline.check import (
+        check_kubernetes_version,
+        load_schemas,
+        render_text,
+        require_checkers,
+    )
     from dsenv.offline.run import offline
 
+    require_checkers()
+    if kubernetes_version is not None:
+        check_kubernetes_version(kubernetes_version)
+    loaded_schemas = load_schemas(schemas)  # bad options are refused before the program runs
     env = offline(profile)
     version = kubernetes_version or (env.spec.kubernetes_version if env.spec else None)
     if version is None:
         raise UsageError(
             "a plan JSON file does not name its Kubernetes version; pass --kubernetes-version"
         )
+    check_kubernetes_version(version)
     report = run(
         env.graph,
         kubernetes_version=version,
-        schemas=load_schemas(schemas),
+        schemas=loaded_schemas,
         min_severity=min_severity.value,
     )
     typer.echo(
@@ -246,8 +295,9 @@ def cost(
     from dsenv.offline import cost as c
     from dsenv.offline.run import offline
 
+    table = c.price_table(prices)  # a bad table is refused before the program runs
     env = offline(profile)
-    report = c.estimate(env.graph, env.spec, c.price_table(prices))
+    report = c.estimate(env.graph, env.spec, table)
     if format is CostFormat.json:
         typer.echo(json.dumps(report.to_json(), indent=2))
     else:
@@ -265,18 +315,40 @@ def graph(
     format: Annotated[
         GraphFormat, typer.Option("--format", "-f", help="Output format (svg needs Graphviz).")
     ] = GraphFormat.mermaid,
+    capability: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--capability",
+            "-c",
+            help="Only this capability's resources, with what they depend on drawn dashed; "
+            "repeat for more.",
+        ),
+    ] = None,
     output: Output = None,
 ) -> None:
-    """The resource graph, clustered by capability."""
+    """The resource graph, clustered by capability (or one capability: --capability)."""
+    from dsenv.capabilities import check_name
     from dsenv.offline import visual
     from dsenv.offline.run import offline
 
+    chosen = [check_name(c) for c in capability or []]
     env = offline(profile)
-    _emit(
-        {
-            GraphFormat.mermaid: visual.mermaid,
-            GraphFormat.dot: visual.dot,
-            GraphFormat.svg: visual.svg,
-        }[format](env.graph),
-        output,
-    )
+    missing = [c for c in chosen if not any(r.capability == c for r in env.graph)]
+    if missing:
+        raise UsageError(
+            f"{profile} has no resources of capability {', '.join(missing)}",
+            hint="capabilities in it: "
+            + ", ".join(sorted({r.capability for r in env.graph}, key=_capability_order)),
+        )
+    draw = {
+        GraphFormat.mermaid: visual.mermaid,
+        GraphFormat.dot: visual.dot,
+        GraphFormat.svg: visual.svg,
+    }[format]
+    _emit(draw(env.graph, chosen or None), output, env.files)
+
+
+def _capability_order(name: str) -> tuple[int, str]:
+    from dsenv.capabilities import order
+
+    return order(name)

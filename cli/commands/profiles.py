@@ -131,7 +131,9 @@ def init(
         owners=owner or [],
         budget=budget,
     )
-    writer = Writer(path.parent if path.parent != Path() else Path.cwd(), force=force)
+    parent = path.parent if path.parent != Path() else Path.cwd()
+    # never write the new team over the org it extends
+    writer = Writer(parent, force=force, protected=[parent / extends] if extends else [])
     written = writer.write(path.name, text)
     try:
         load_profile(path)

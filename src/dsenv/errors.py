@@ -6,6 +6,7 @@ and is still reported without a traceback unless DSENV_DEBUG is set.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import IntEnum
 
@@ -68,7 +69,20 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"{self.path}: " if self.path else ""
-        return f"{self.position}: {where}{self.message}"
+        return f"{self.position}: {where}{_shorten_quotes(self.message)}"
+
+
+#: A quoted value longer than this in a message is cut: a 900 KB tag value is not echoed.
+_QUOTED_MAX = 80
+_QUOTED = re.compile(rf"'([^'\n]{{{_QUOTED_MAX},}})'|\"([^\"\n]{{{_QUOTED_MAX},}})\"")
+
+
+def _shorten_quotes(message: str) -> str:
+    def cut(m: re.Match[str]) -> str:
+        text = m.group(1) if m.group(1) is not None else m.group(2)
+        return f"'{text[:60]}...' ({len(text)} characters)"
+
+    return _QUOTED.sub(cut, message) if len(message) > _QUOTED_MAX else message
 
 
 @dataclass

@@ -459,3 +459,40 @@ def test_example_profiles_pass_every_schema_found_upstream(name: str, upstream: 
     )
     assert [f for f in report.findings if f.rule.startswith("schema-")] == []
     assert report.validated["kubernetes-core"] > 0
+
+
+def test_the_kubernetes_versions_dsenv_accepts_are_the_ones_kubernetes_validate_ships() -> None:
+    from kubernetes_validate.utils import all_versions
+
+    from dsenv.spec.versions import kubernetes_versions
+
+    shipped = {".".join(v.split(".")[:2]) for v in all_versions()}
+    assert kubernetes_versions() == tuple(
+        sorted(shipped, key=lambda v: tuple(map(int, v.split("."))))
+    )
+    assert "1.34" in shipped
+
+
+def test_check_refuses_a_version_the_checkers_do_not_know() -> None:
+    from dsenv.errors import UsageError
+    from dsenv.offline.check import check_kubernetes_version
+
+    assert check_kubernetes_version("1.34") == "1.34"
+    for bad in ("9.9", "1.99", "latest", "1.34.0"):
+        with pytest.raises(UsageError, match="--kubernetes-version"):
+            check_kubernetes_version(bad)
+
+
+def test_a_missing_checker_is_exit_3_naming_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from dsenv.errors import ExitCode, OperationalError
+    from dsenv.offline import check as checks
+
+    checks.require_checkers()  # all installed: no error
+    monkeypatch.setitem(checks.CHECKERS, "dsenv_no_such_checker", "dsenv-no-such-checker>=1")
+    with pytest.raises(OperationalError) as caught:
+        checks.require_checkers()
+    assert caught.value.exit_code == ExitCode.OPERATIONAL
+    assert "dsenv-no-such-checker" in caught.value.message
+    assert "pip install 'dsenv-no-such-checker>=1'" in (caught.value.hint or "")

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 import yaml
-from offline_kit import PROFILES, example
+from offline_kit import PROFILES, edited, example
 from typer.testing import CliRunner
 
 from dsenv.cli.app import app
-from dsenv.offline.cost import estimate, gib, price_table
+from dsenv.errors import UsageError
+from dsenv.offline.cost import estimate, gib, price_table, render_markdown
+from dsenv.offline.run import offline
 
 runner = CliRunner()
 
@@ -94,3 +97,53 @@ def test_cli_fail_over_budget_exits_1_on_the_chosen_basis(prices_file: Path) -> 
 def test_quantities_convert_to_gib() -> None:
     assert gib("100Gi") == 100 and gib("1Ti") == 1024 and gib(20) == 20
     assert gib("512Mi") == 0.5
+
+
+def test_a_region_without_a_price_table_is_priced_with_a_warning(tmp_path: Path) -> None:
+    profile = edited(
+        tmp_path,
+        "fraud",
+        (
+            "owners: [alice@acme.example]\n",
+            "owners: [alice@acme.example]\ntarget: {region: us-east-1}\n",
+        ),
+    )
+    env = offline(profile)
+    report = estimate(env.graph, env.spec, price_table())
+    assert report.warnings[0].startswith("no price table for us-east-1: priced with the eu-west-1")
+    assert "> [!WARNING]" in render_markdown(report)
+    own = tmp_path / "us.yaml"
+    own.write_text("region: us-east-1\ndate: '2025-11-01'\n")
+    priced = estimate(env.graph, env.spec, price_table(own))
+    assert not any(w.startswith("no price table") for w in priced.warnings)
+    home = estimate(example("fraud").graph, example("fraud").spec, price_table())
+    assert not any(w.startswith("no price table") for w in home.warnings)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("instances: {m7i.large: 3}\n", "instances.m7i.large must be a mapping, not the number 3"),
+        ("hours_per_month: lots\n", "hours_per_month must be a number, not the text 'lots'"),
+        ("eks_cluster_hours: 0.1\n", "unknown key 'eks_cluster_hours'"),
+        ("instances: {x1.large: {on_demand: 1}}\n", "instances.x1.large needs spot"),
+        ("msk: {brokers: {kafka.m9.large: -1}}\n", "must not be negative, got -1"),
+        ("- 1\n", "expected a mapping at the top level"),
+    ],
+)
+def test_a_price_table_of_the_wrong_shape_is_a_usage_error(
+    tmp_path: Path, text: str, message: str
+) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    with pytest.raises(UsageError, match=re.escape(message)):
+        price_table(path)
+
+
+def test_a_price_table_may_add_an_instance_type_and_override_one_price(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text("instances: {x9.large: {on_demand: 1, spot: 0.5}, m7i.large: {spot: 0.01}}\n")
+    table = price_table(path)
+    assert table["instances"]["x9.large"] == {"on_demand": 1, "spot": 0.5}
+    assert table["instances"]["m7i.large"]["spot"] == 0.01
+    assert table["instances"]["m7i.large"]["on_demand"] > 0

@@ -69,3 +69,27 @@ def test_svg_without_graphviz_is_a_clear_operational_error(monkeypatch: pytest.M
         visual.svg(example("sandbox").graph)
     assert err.value.exit_code == 3
     assert "Graphviz" in err.value.message and err.value.hint and "--format dot" in err.value.hint
+
+
+def test_one_capability_is_its_resources_with_their_outside_dependencies_dashed() -> None:
+    g = example("fraud").graph
+    text = visual.mermaid(g, ["kafka"])
+    kafka = {r.name for r in g if r.capability == "kafka"}
+    labels = set(re.findall(r'\["([^<"]+)<br/>|\("([^<"]+)<br/>', text))
+    names = {a or b for a, b in labels}
+    assert kafka <= names
+    outside = names - kafka
+    assert outside and all(any(r.name == n and r.capability != "kafka" for r in g) for n in outside)
+    assert "classDef outside" in text
+    assert len(text.splitlines()) < len(visual.mermaid(g).splitlines()) / 3
+    dot = visual.dot(g, ["network"])
+    assert 'label="network"' in dot and 'label="kafka"' not in dot
+
+
+def test_cli_graph_capability_is_checked_and_must_be_in_the_profile() -> None:
+    ok = runner.invoke(app, ["graph", str(PROFILES / "fraud.yaml"), "--capability", "storage"])
+    assert ok.exit_code == 0 and 'subgraph c0["storage"]' in ok.stdout
+    typo = runner.invoke(app, ["graph", str(PROFILES / "fraud.yaml"), "--capability", "strage"])
+    assert typo.exit_code != 0 and "did you mean 'storage'" in str(typo.exception)
+    absent = runner.invoke(app, ["graph", str(PROFILES / "sandbox.yaml"), "-c", "network"])
+    assert "no resources of capability network" in str(absent.exception)

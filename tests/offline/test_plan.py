@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import yaml
 from offline_kit import PROFILES, example, graph, res
@@ -82,3 +83,44 @@ def test_cli_json_and_yaml_carry_the_format_version_and_read_back_as_a_graph() -
     assert yaml.safe_load(as_yaml.stdout)["summary"] == data["summary"]
     as_md = runner.invoke(app, ["plan", profile, "--format", "markdown"])
     assert as_md.stdout.startswith("### dsenv plan: stack")
+
+
+def test_the_compact_table_names_each_resource_by_capability() -> None:
+    env = example("fraud")
+    table = render_table(build_plan(env.graph, env.spec))
+    cluster = table.split("\ncluster (", 1)[1].split("\n\n", 1)[0]
+    assert re.search(
+        r"^ +3  aws:eks/nodeGroup:NodeGroup +acme-fraud-gpu, acme-fraud-large, acme-fraud-small$",
+        cluster,
+        re.M,
+    )
+    assert re.search(
+        r"^ +2  aws:s3/bucket:Bucket +acme-fraud-artifacts, acme-fraud-data$", table, re.M
+    )
+    # many names of one type end with how many more there are, not a line per resource
+    assert re.search(r"NetworkPolicy +fraud/allow-dns, .*\+\d+ more$", table, re.M)
+    assert "counts by type" not in table
+    assert len(table.splitlines()) < 110
+
+
+def test_details_list_every_resource_with_its_physical_name_and_protection() -> None:
+    env = example("fraud")
+    plan = build_plan(env.graph, env.spec)
+    details = render_table(plan, details=True)
+    for r in env.graph:
+        if r.custom:
+            assert re.search(rf"^      {re.escape(r.name)}(  |$)", details, re.M), r.name
+    assert re.search(r"^      cluster  acme-fraud  \(protected\)$", details, re.M)
+    assert "counts by type" in details
+    markdown = render_markdown(plan, details=True)
+    assert "| `aws:eks/cluster:Cluster` | cluster | acme-fraud | yes |" in markdown
+    compact = render_markdown(plan)
+    assert "| 2 | `aws:s3/bucket:Bucket` | acme-fraud-artifacts, acme-fraud-data |" in compact
+
+
+def test_cli_plan_details_flag() -> None:
+    profile = str(PROFILES / "sandbox.yaml")
+    compact = runner.invoke(app, ["plan", profile]).stdout
+    details = runner.invoke(app, ["plan", profile, "--details"]).stdout
+    assert "counts by type" in details and "counts by type" not in compact
+    assert len(details.splitlines()) > len(compact.splitlines())

@@ -23,14 +23,14 @@ from pulumi.runtime.sync_await import _sync_await
 from dsenv.capabilities import capability_of
 from dsenv.errors import OperationalError
 from dsenv.offline.collector import collector_paused
-from dsenv.offline.graph import SECRET_MASK, Resource, ResourceGraph
+from dsenv.offline.graph import COMPUTED, SECRET_MASK, Resource, ResourceGraph
 
 if TYPE_CHECKING:
     from dsenv.spec.model import EnvironmentSpec
 
 PROJECT = "dsenv"
 ACCOUNT_ID = "123456789012"
-UNKNOWN_MASK = "[computed]"
+UNKNOWN_MASK = COMPUTED
 _SIG = rpc._special_sig_key
 _SECRET = rpc._special_secret_sig
 _RESOURCE = rpc._special_resource_sig
@@ -226,6 +226,7 @@ class _CaptureMonitor(pulumi_mocks.MockMonitor):
     def __init__(self, mocks: RealisticMocks) -> None:
         super().__init__(mocks)
         self.requests: dict[str, Any] = {}
+        self.responses: dict[str, Any] = {}
         self.duplicates: list[str] = []
         self.stack_urn = ""
 
@@ -245,6 +246,7 @@ class _CaptureMonitor(pulumi_mocks.MockMonitor):
             self.duplicates.append(response.urn)
         else:
             self.requests[response.urn] = request
+            self.responses[response.urn] = response
         return response
 
     def graph(self, project: str, stack: str) -> ResourceGraph:
@@ -255,6 +257,12 @@ class _CaptureMonitor(pulumi_mocks.MockMonitor):
             for prop_deps in req.propertyDependencies.values():
                 deps.update(prop_deps.urns)
             parent = req.parent if req.parent and req.parent != self.stack_urn else None
+            inputs = _plain(json_format.MessageToDict(req.object))
+            by_property = {
+                key: tuple(sorted(u for u in value.urns if u != self.stack_urn))
+                for key, value in sorted(req.propertyDependencies.items())
+                if any(u != self.stack_urn for u in value.urns)
+            }
             resources.append(
                 Resource(
                     urn=urn,
@@ -263,7 +271,9 @@ class _CaptureMonitor(pulumi_mocks.MockMonitor):
                     custom=bool(req.custom),
                     parent=parent,
                     dependencies=tuple(sorted(d for d in deps if d != self.stack_urn)),
-                    inputs=_plain(json_format.MessageToDict(req.object)),
+                    inputs=inputs,
+                    property_dependencies=by_property,
+                    outputs=_computed(self.responses[urn], inputs) if req.custom else {},
                     protect=bool(req.protect) if req.HasField("protect") else False,
                     provider=req.provider or None,
                     delete_before_replace=bool(req.deleteBeforeReplace),
@@ -272,6 +282,32 @@ class _CaptureMonitor(pulumi_mocks.MockMonitor):
                 )
             )
         return ResourceGraph(stack=stack, project=project, resources=resources)
+
+
+def _computed(response: Any, inputs: dict[str, Any]) -> dict[str, Any]:
+    """What the (mock) provider returned beyond the inputs: the ID and computed outputs such
+    as ARNs and endpoints. An output equal to its input is left out (it is in `inputs`)."""
+    state = _plain(json_format.MessageToDict(response.object))
+    out: dict[str, Any] = {"id": response.id} if response.id else {}
+    out.update(_beyond(state, inputs))
+    return out
+
+
+def _beyond(state: dict[str, Any], inputs: dict[str, Any]) -> dict[str, Any]:
+    """The parts of `state` that its `inputs` do not already hold, mappings compared key by
+    key (an EKS cluster's `vpcConfig` output adds only `clusterSecurityGroupId`)."""
+    out: dict[str, Any] = {}
+    for key in sorted(state):
+        value = state[key]
+        if key not in inputs:
+            out[key] = value
+        elif isinstance(value, dict) and isinstance(inputs[key], dict):
+            inner = _beyond(value, inputs[key])
+            if inner:
+                out[key] = inner
+        elif value != inputs[key]:
+            out[key] = value
+    return out
 
 
 def _plain(value: Any) -> Any:

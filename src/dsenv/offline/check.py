@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from dsenv.errors import UsageError
+from dsenv.errors import OperationalError, UsageError
 from dsenv.offline.data import deep_update
 from dsenv.offline.graph import Resource, ResourceGraph
 from dsenv.offline.rules import RULES, SEVERITIES, Finding, chart_name, run_rules
@@ -41,8 +41,17 @@ class Schemas:
 _Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+#: CRD bundles (`kubectl get crd -o yaml` of a busy cluster) run to tens of megabytes.
+SCHEMA_FILE_MAX_BYTES = 64 * 1024 * 1024
+
+
 def _documents(path: Path, *, must_contain: str = "") -> Iterator[Any]:
-    text = path.read_text(encoding="utf-8")
+    from dsenv.files import RefusedError, read_text
+
+    try:
+        text = read_text(path, SCHEMA_FILE_MAX_BYTES, what="schema files")
+    except RefusedError as exc:
+        raise UsageError(f"--schemas: {path}: {exc}") from exc
     if must_contain not in text:
         return
     if path.suffix == ".json":
@@ -74,18 +83,25 @@ def find_values_schemas(root: Path) -> dict[str, tuple[dict[str, Any], dict[str,
             chart_file = path.parent / "Chart.yaml"
             chart = path.parent.name
             if chart_file.is_file():
-                meta = yaml.safe_load(chart_file.read_text(encoding="utf-8")) or {}
-                chart = str(meta.get("name") or chart)
+                meta = _first_document(chart_file)
+                chart = str((meta if isinstance(meta, dict) else {}).get("name") or chart)
             defaults_file = path.parent / "values.yaml"
         else:
             chart = path.name.split(".values.schema.")[0]
             defaults_file = path.parent / f"{chart}.values.yaml"
-        schema = next(_documents(path))
-        defaults: dict[str, Any] = (
-            next(_documents(defaults_file), {}) if defaults_file.is_file() else {}
-        )
-        found[chart] = (schema, defaults or {})
+        schema = _first_document(path)
+        if not isinstance(schema, dict):
+            raise UsageError(f"--schemas: {path} is not a JSON Schema (a mapping)")
+        defaults = _first_document(defaults_file) if defaults_file.is_file() else {}
+        found[chart] = (schema, defaults if isinstance(defaults, dict) else {})
     return found
+
+
+def _first_document(path: Path) -> Any:
+    try:
+        return next(_documents(path), None)
+    except (yaml.YAMLError, ValueError) as exc:
+        raise UsageError(f"--schemas: {path} is not valid YAML or JSON: {exc}") from exc
 
 
 def load_schemas(root: Path | None) -> Schemas:
@@ -94,6 +110,10 @@ def load_schemas(root: Path | None) -> Schemas:
         return schemas
     if not root.exists():
         raise UsageError(f"--schemas {root}: no such file or folder")
+    if not (root.is_file() or root.is_dir()):
+        from dsenv.files import regular_file_problem
+
+        raise UsageError(f"--schemas {root}: {regular_file_problem(root)}")
     files = (
         [root]
         if root.is_file()
@@ -108,14 +128,59 @@ def load_schemas(root: Path | None) -> Schemas:
             continue  # not every file in a chart folder is YAML we can read; skip it
         for doc in docs:
             for crd in _crd_docs(doc):
-                group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
-                for version in crd["spec"].get("versions") or []:
+                try:
+                    group, kind = crd["spec"]["group"], crd["spec"]["names"]["kind"]
+                    versions = [
+                        (str(v["name"]), v)
+                        for v in crd["spec"].get("versions") or []
+                        if isinstance(v, Mapping)
+                    ]
+                except (KeyError, TypeError, AttributeError) as exc:
+                    raise UsageError(
+                        f"--schemas: {path} holds a CustomResourceDefinition without "
+                        f"spec.group, spec.names.kind or versions[].name ({exc})"
+                    ) from exc
+                for name, version in versions:
                     schema = (version.get("schema") or {}).get("openAPIV3Schema")
-                    if schema and version.get("served", True):
-                        schemas.crds[(f"{group}/{version['name']}", kind)] = schema
+                    if isinstance(schema, Mapping) and version.get("served", True):
+                        schemas.crds[(f"{group}/{name}", kind)] = dict(schema)
     if root.is_dir():
         schemas.values = find_values_schemas(root)
     return schemas
+
+
+#: The checkers `dsenv check` runs: module -> the requirement that installs it (dependencies
+#: of dsenv, listed in pyproject.toml).
+CHECKERS = {
+    "kubernetes_validate": "kubernetes-validate>=1.31,<2",
+    "jsonschema": "jsonschema>=4.23,<5",
+    "parliament": "parliament>=1.6,<2",
+}
+
+
+def require_checkers() -> None:
+    """An OperationalError (exit 3) naming what to install when a checker is missing, before
+    any work: `check` never reports fewer findings because a checker is absent."""
+    import importlib.util
+
+    missing = [req for module, req in CHECKERS.items() if importlib.util.find_spec(module) is None]
+    if missing:
+        quoted = " ".join(f"'{m}'" for m in missing)
+        raise OperationalError(
+            f"dsenv check needs its checkers, and {len(missing)} of them are not installed: "
+            + ", ".join(m.split(">")[0] for m in missing),
+            hint=f"pip install {quoted}  (they are dependencies of dsenv: reinstalling dsenv installs them)",
+        )
+
+
+def check_kubernetes_version(version: str) -> str:
+    """`version` if the checkers know it, else a UsageError (exit 2) listing the ones they do."""
+    from dsenv.profile.model import kubernetes_version_problem
+
+    why = kubernetes_version_problem(version)
+    if why is not None:
+        raise UsageError(f"--kubernetes-version: {why}")
+    return version
 
 
 def strict_schema(schema: Any) -> Any:

@@ -15,15 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dsenv import regions
 from dsenv.capabilities import order as capability_order
-from dsenv.offline.data import bundled, deep_update, read_user_table
+from dsenv.offline.data import bundled, check_like, deep_update, read_user_table
 from dsenv.offline.graph import Resource, ResourceGraph
 from dsenv.spec.model import EnvironmentSpec
 
 
 def price_table(user_file: Path | None = None) -> dict[str, Any]:
+    """The bundled price table, with `user_file` merged over it. A user table must have the
+    bundled table's shape (`check_like`): a typo or a text where a price goes is an error
+    naming the key, exit 2, not a crash halfway through the estimate."""
     table = bundled("prices.yaml")
-    return deep_update(table, read_user_table(user_file)) if user_file else dict(table)
+    if user_file is None:
+        return dict(table)
+    user = read_user_table(user_file)
+    check_like(user, table, str(user_file))
+    return deep_update(table, user)
 
 
 _QUANTITY = re.compile(r"^(\d+(?:\.\d+)?)\s*(Ki|Mi|Gi|Ti|Pi|K|M|G|T|P|GB|GiB|TB)?$")
@@ -257,6 +265,14 @@ def estimate(
     for r in graph:
         if r.custom:
             pricer.resource(r)
+    region = spec.aws.region if spec is not None and spec.aws is not None else None
+    if region is not None and region not in regions.priced(prices):
+        # prices differ by region (us-east-1 is cheaper than eu-west-1): say which were used
+        pricer.warnings.insert(
+            0,
+            f"no price table for {region}: priced with the {prices.get('region')} table of "
+            f"{prices.get('date')}; pass --prices with {region}'s prices for a real estimate",
+        )
     return CostReport(
         lines=pricer.lines,
         region=str(prices.get("region")),
@@ -306,4 +322,6 @@ def render_markdown(report: CostReport) -> str:
     if report.org_cap is not None:
         out.append(f"Org cap: {report.org_cap:,.2f}.")
     out += ["", *[f"- {a}" for a in report.assumptions], ""]
+    for warning in report.warnings:
+        out += ["> [!WARNING]", f"> {warning}", ""]
     return "\n".join(out)

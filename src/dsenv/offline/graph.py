@@ -13,6 +13,9 @@ from typing import Any
 #: JSON format version of the graph and of `dsenv plan --format json`.
 FORMAT_VERSION = 1
 SECRET_MASK = "[secret]"
+#: A value known only once `up` runs: in a plan, and in `dsenv diff` for what a replacement
+#: upstream makes unknown.
+COMPUTED = "[computed]"
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,16 @@ class Resource:
     delete_before_replace: bool = False
     ignore_changes: tuple[str, ...] = ()
     capability: str = "base"  # which capability's component owns it (see `capability_of`)
+    #: input property -> the URNs whose outputs its value was built from (the engine's
+    #: `propertyDependencies`): what a replacement upstream makes unknown here
+    property_dependencies: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    #: what the provider computes on create (mocked, realistic): the ID, ARNs, endpoints
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def physical_name(self) -> str | None:
+        """The name the cloud or the cluster knows it by, when the program sets one."""
+        return physical_name(self.type, self.inputs)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -44,7 +57,38 @@ class Resource:
             "delete_before_replace": self.delete_before_replace,
             "ignore_changes": list(self.ignore_changes),
             "capability": self.capability,
+            "property_dependencies": {k: list(v) for k, v in self.property_dependencies.items()},
+            "outputs": self.outputs,
         }
+
+
+#: Input properties that hold a resource's physical name, by type prefix (first match wins).
+_NAME_KEYS = (
+    ("aws:s3/", ("bucket", "bucketPrefix")),
+    ("aws:eks/nodeGroup:", ("nodeGroupName",)),
+    ("aws:eks/addon:", ("addonName",)),
+    ("aws:msk/", ("clusterName",)),
+    ("aws:", ("name", "namePrefix")),
+    ("kubernetes:helm.sh/", ("name",)),
+)
+
+
+def physical_name(type_token: str, inputs: dict[str, Any]) -> str | None:
+    """The physical name in `inputs`: `metadata.name` (with its namespace) for a Kubernetes
+    object, the service's name property for a cloud resource; None when it has none."""
+    if type_token.startswith("kubernetes:") and not type_token.startswith("kubernetes:helm.sh/"):
+        meta = inputs.get("metadata")
+        if isinstance(meta, dict) and isinstance(meta.get("name"), str):
+            ns = meta.get("namespace")
+            return f"{ns}/{meta['name']}" if isinstance(ns, str) else str(meta["name"])
+        return None
+    for prefix, keys in _NAME_KEYS:
+        if type_token.startswith(prefix):
+            for key in keys:
+                if isinstance(inputs.get(key), str):
+                    return str(inputs[key])
+            return None
+    return None
 
 
 @dataclass
@@ -96,6 +140,10 @@ def resource_from_json(data: dict[str, Any]) -> Resource:
         delete_before_replace=bool(data.get("delete_before_replace", False)),
         ignore_changes=tuple(data.get("ignore_changes") or ()),
         capability=str(data.get("capability", "base")),
+        property_dependencies={
+            str(k): tuple(v) for k, v in (data.get("property_dependencies") or {}).items()
+        },
+        outputs=dict(data.get("outputs") or {}),
     )
 
 

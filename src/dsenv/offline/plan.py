@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dsenv import __version__
+from dsenv.capabilities import CAPABILITIES
 from dsenv.capabilities import order as capability_order
 from dsenv.offline.data import bundled
 from dsenv.offline.graph import FORMAT_VERSION, Resource, ResourceGraph
@@ -188,33 +189,89 @@ def _title(plan: Plan) -> str:
     return f"dsenv plan: stack {plan.graph.stack}{where}"
 
 
-def render_table(plan: Plan) -> str:
+#: Width of the names column of the compact table before it says "+N more".
+_NAMES_WIDTH = 78
+
+
+def _label(r: Resource) -> str:
+    """How a resource is named for people: its physical name, else its logical name."""
+    return r.physical_name or r.name
+
+
+def _names(resources: list[Resource], width: int = _NAMES_WIDTH) -> str:
+    """Names joined with ", " up to `width` characters, then how many more."""
+    names = sorted(_label(r) for r in resources)
+    out: list[str] = []
+    used = 0
+    for i, name in enumerate(names):
+        left = len(names) - i - 1
+        more = f", +{left} more" if left else ""
+        if out and used + 2 + len(name) + len(more) > width:
+            return ", ".join(out) + f", +{len(names) - i} more"
+        out.append(name)
+        used += len(name) + (2 if i else 0)
+    return ", ".join(out)
+
+
+def _by_type(resources: list[Resource]) -> dict[str, list[Resource]]:
+    groups: dict[str, list[Resource]] = {}
+    for r in resources:
+        if r.custom:
+            groups.setdefault(r.type, []).append(r)
+    return dict(sorted(groups.items()))
+
+
+def _summary_lines(plan: Plan) -> list[str]:
     data = plan.to_json()
-    lines = [_title(plan), ""]
-    width = max((len(t) for t in data["summary"]["by_type"]), default=20)
-    for cap, types in data["capabilities"].items():
-        lines.append(f"{cap} ({sum(types.values())} resources)")
-        lines += [f"  {n:>4}  {t}" for t, n in types.items()]
-        lines.append("")
-    lines.append("counts by type")
-    lines += [f"  {n:>4}  {t:<{width}}".rstrip() for t, n in data["summary"]["by_type"].items()]
-    lines.append("")
     s = data["summary"]
-    lines.append(
+    lines = [
         f"{s['resources']} resources to create in {len(data['capabilities'])} capabilities "
-        f"({s['components']} components)"
-    )
-    lines.append(f"estimated time to first up: ~{_duration(plan.estimated_seconds)}")
+        f"({s['components']} components)",
+        f"estimated time to first up: ~{_duration(plan.estimated_seconds)}",
+    ]
     if plan.path:
         lines.append("critical path:")
         lines += [
             f"  {_duration(st.start):>10}  +{_duration(st.finish - st.start):<8} {st.resource.type}  {st.resource.name}"
             for st in plan.path
         ]
+    return lines
+
+
+def render_table(plan: Plan, *, details: bool = False) -> str:
+    """Resources by capability: compact (each type with its count and names), or with
+    `details` every resource on its own line (logical name, physical name, protection),
+    then counts by type."""
+    lines = [_title(plan), ""]
+    summaries = {c.name: c.summary for c in CAPABILITIES}
+    for cap, resources in plan.capabilities().items():
+        custom = [r for r in resources if r.custom]
+        about = f": {summaries[cap]}" if cap in summaries else ""
+        lines.append(f"{cap} ({len(custom)} resources){about}")
+        groups = _by_type(custom)
+        if details:
+            for type_token, items in groups.items():
+                lines.append(f"  {type_token}")
+                for r in sorted(items, key=lambda r: r.name):
+                    physical = r.physical_name
+                    named = f"  {physical}" if physical and physical != r.name else ""
+                    lines.append(f"      {r.name}{named}{'  (protected)' if r.protect else ''}")
+        else:
+            width = max((len(t) for t in groups), default=0)
+            for type_token, items in groups.items():
+                lines.append(f"  {len(items):>3}  {type_token:<{width}}  {_names(items)}")
+        lines.append("")
+    if details:
+        data = plan.to_json()
+        lines.append("counts by type")
+        width = max((len(t) for t in data["summary"]["by_type"]), default=20)
+        lines += [f"  {n:>4}  {t:<{width}}".rstrip() for t, n in data["summary"]["by_type"].items()]
+        lines.append("")
+    lines += _summary_lines(plan)
     return "\n".join(lines) + "\n"
 
 
-def render_markdown(plan: Plan) -> str:
+def render_markdown(plan: Plan, *, details: bool = False) -> str:
     data = plan.to_json()
     out = [
         f"### {_title(plan)}",
@@ -223,9 +280,19 @@ def render_markdown(plan: Plan) -> str:
         f"estimated time to first `up`: **~{_duration(plan.estimated_seconds)}**.",
         "",
     ]
-    for cap, types in data["capabilities"].items():
-        out += [f"#### {cap} ({sum(types.values())})", "", "| count | type |", "|---:|---|"]
-        out += [f"| {n} | `{t}` |" for t, n in types.items()]
+    for cap, resources in plan.capabilities().items():
+        groups = _by_type([r for r in resources if r.custom])
+        out += [f"#### {cap} ({sum(len(v) for v in groups.values())})", ""]
+        if details:
+            out += ["| type | name | physical name | protected |", "|---|---|---|---|"]
+            for type_token, items in groups.items():
+                out += [
+                    f"| `{type_token}` | {r.name} | {r.physical_name or ''} | {'yes' if r.protect else ''} |"
+                    for r in sorted(items, key=lambda r: r.name)
+                ]
+        else:
+            out += ["| count | type | names |", "|---:|---|---|"]
+            out += [f"| {len(v)} | `{t}` | {_names(v)} |" for t, v in groups.items()]
         out.append("")
     if plan.path:
         out += [

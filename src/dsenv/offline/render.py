@@ -6,6 +6,7 @@ Layout of DIR (every path relative, all writes through `dsenv.writer.Writer`):
     helm/<capability>/<release>.values.yaml                  each Helm release's values
     plan.json                                                 `dsenv plan --format json`
     graph.mmd, graph.dot                                      `dsenv graph`
+    graph/<capability>.mmd                                    `dsenv graph --capability C`
     cost.json, cost.md                                        `dsenv cost`
     image/Dockerfile, .devcontainer/devcontainer.json         laptop parity (when available)
 """
@@ -75,6 +76,8 @@ def files_for(
     files["plan.json"] = render_json(build_plan(graph, spec))
     files["graph.mmd"] = mermaid(graph)
     files["graph.dot"] = dot(graph)
+    for capability in sorted({r.capability for r in graph}):
+        files[f"graph/{_safe(capability)}.mmd"] = mermaid(graph, [capability])
     report = estimate(graph, spec, prices)
     files["cost.json"] = json.dumps(report.to_json(), indent=2) + "\n"
     files["cost.md"] = cost_markdown(report)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from dsenv.capabilities import SECTIONS
 from dsenv.errors import Position, Problem, ProfileError
+from dsenv.files import regular_file_problem
 from dsenv.profile.checks import check_team
 from dsenv.profile.fields import ValidationError, validate
 from dsenv.profile.merge import deep_merge
@@ -146,13 +147,10 @@ def _resolve(path: Path, display: str, stack: list[Path]) -> _Resolved:
     if target in chain:
         names = " -> ".join([*(os.path.basename(p) for p in chain), os.path.basename(target)])
         raise ProfileError([Problem(extends.pos, f"extends cycle: {names}", "extends")])
-    if not target.is_file():
+    why = regular_file_problem(target)
+    if why is not None:
         raise ProfileError(
-            [
-                Problem(
-                    extends.pos, f"extends names {target_display}, which does not exist", "extends"
-                )
-            ]
+            [Problem(extends.pos, f"extends names {target_display}, which {why}", "extends")]
         )
     parent = _resolve(target, target_display, chain)
     files = [display, *parent.files]

@@ -14,12 +14,35 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from dsenv.capabilities import SECTIONS
 from dsenv.profile.fields import Field, Limits, Model, Scalar
-from dsenv.profile.types import CpuQuantity, Duration, Name, Quantity, TagKey, Version
+from dsenv.profile.types import (
+    CpuQuantity,
+    Duration,
+    Email,
+    Name,
+    Quantity,
+    TagKey,
+    TagValue,
+    Version,
+)
 
 API_VERSION = "dsenv/v1"
 
 PositiveInt = Annotated[int, Limits(gt=0)]
 NonNegativeInt = Annotated[int, Limits(ge=0)]
+
+# Upper bounds on counts: the services' own limits where they have one, otherwise far
+# beyond any real team, so that a typo (`max_nodes: 10000000`) is an error, not a plan.
+#: EKS: at most 450 nodes in a managed node group (Amazon EKS service quotas).
+MAX_NODES = 450
+#: The most GPUs one EC2 instance has (p4d, p5, g5.48xlarge: 8; 16 leaves room).
+MAX_GPUS = 16
+MAX_BROKERS = 100
+MAX_PARTITIONS = 10_000
+MAX_REPLICAS = 1_000
+MAX_EXECUTORS = 10_000
+MAX_RUNNERS = 1_000
+MAX_MONTHLY_USD = 10_000_000
+NodeCount = Annotated[int, Limits(ge=0, le=MAX_NODES)]
 
 
 class OperatorNamespaces(Model):
@@ -85,6 +108,15 @@ class Target(Model):
             _network(self.vpc_cidr)
         except ValueError as exc:
             yield "vpc_cidr", str(exc)
+        if self.region is not None:
+            from dsenv import regions
+
+            why = regions.problem(self.region)
+            if why is not None:
+                yield "region", why
+        why = kubernetes_version_problem(self.kubernetes_version)
+        if why is not None:
+            yield "kubernetes_version", why
         # dsenv creates a target aws cluster for this team alone: nobody else installs operators
         if self.operators == "shared" and self.provider == "aws":
             yield (
@@ -105,6 +137,22 @@ class Target(Model):
                 yield "public_access_cidrs", str(exc)
 
 
+def kubernetes_version_problem(version: str) -> str | None:
+    """Why `version` cannot be a cluster's Kubernetes version, or None: it must be a minor
+    version ("1.34") that dsenv's checkers have schemas for (`spec.versions`)."""
+    from dsenv.spec.versions import kubernetes_versions
+
+    if not re.fullmatch(r"\d+\.\d+", version):
+        return f'{version!r} is not a Kubernetes minor version; write it like "1.34"'
+    known = kubernetes_versions()
+    if known is not None and version not in known:
+        return (
+            f"Kubernetes {version} is not a version dsenv's checkers know "
+            f"({known[0]} to {known[-1]})"
+        )
+    return None
+
+
 def _network(text: str) -> ipaddress.IPv4Network:
     try:
         return ipaddress.IPv4Network(text)
@@ -119,13 +167,13 @@ class Constraints(Model):
         default=None,
         description="Glob patterns (m7i.*) every tier's instance types must match. Unset: any.",
     )
-    max_gpus_per_team: NonNegativeInt | None = Field(
+    max_gpus_per_team: Annotated[int, Limits(ge=0, le=MAX_GPUS * MAX_NODES)] | None = Field(
         default=None, description="Most GPUs a team's tiers may reach at their maximum node counts."
     )
     required_tags: list[str] = Field(
         default_factory=list, description="Tag keys every team must end up with (inherited counts)."
     )
-    max_monthly_usd: Annotated[float, Limits(gt=0)] | None = Field(
+    max_monthly_usd: Annotated[float, Limits(gt=0, le=MAX_MONTHLY_USD)] | None = Field(
         default=None, description="Largest monthly budget a team may declare."
     )
 
@@ -278,13 +326,17 @@ class Tier(Model):
 
     cpu: CpuQuantity = Field(description="CPU a workspace on this tier gets.")
     memory: Quantity = Field(description="Memory a workspace on this tier gets.")
-    gpus: NonNegativeInt = Field(default=0, description="GPUs per workspace on this tier.")
+    gpus: Annotated[int, Limits(ge=0, le=MAX_GPUS)] = Field(
+        default=0, description="GPUs per workspace on this tier."
+    )
     instance_types: list[str] = Field(
         min_length=1, description="EC2 instance types for the tier's node group."
     )
     spot: bool = Field(default=False, description="Use spot capacity.")
-    min_nodes: NonNegativeInt = Field(default=0, description="Fewest nodes; 0 scales to zero.")
-    max_nodes: PositiveInt = Field(default=3, description="Most nodes.")
+    min_nodes: NodeCount = Field(default=0, description="Fewest nodes; 0 scales to zero.")
+    max_nodes: Annotated[int, Limits(gt=0, le=MAX_NODES)] = Field(
+        default=3, description="Most nodes (an EKS managed node group has at most 450)."
+    )
     disk: Quantity = Field(default="100Gi", description="Root volume of each node.")
 
 
@@ -301,7 +353,9 @@ class Spark(Model):
     )
     driver_tier: Name = Field(description="Tier Spark drivers run on.")
     executor_tier: Name = Field(description="Tier Spark executors run on.")
-    max_executors: PositiveInt = Field(default=10, description="Upper bound of dynamic allocation.")
+    max_executors: Annotated[int, Limits(gt=0, le=MAX_EXECUTORS)] = Field(
+        default=10, description="Upper bound of dynamic allocation."
+    )
     version: Version = Field(
         default="3.5.5", description="Spark version of the team's applications."
     )
@@ -311,8 +365,10 @@ class Topic(Model):
     name: Annotated[str, Limits(pattern=r"^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$", max_length=200)] = (
         Field(description="Topic name: lower-case letters, digits, '.' and '-'.")
     )
-    partitions: PositiveInt = Field(default=3, description="Partition count.")
-    replicas: PositiveInt | None = Field(
+    partitions: Annotated[int, Limits(gt=0, le=MAX_PARTITIONS)] = Field(
+        default=3, description="Partition count."
+    )
+    replicas: Annotated[int, Limits(gt=0, le=MAX_BROKERS)] | None = Field(
         default=None, description="Replication factor. Unset: min(3, brokers)."
     )
     retention: Duration = Field(default="7d", description="How long records are kept.")
@@ -331,7 +387,9 @@ class Kafka(Model):
         description="`strimzi`: Strimzi operator and a KRaft Kafka in the cluster. `msk` and "
         "`msk-serverless` (target aws only): Amazon MSK.",
     )
-    brokers: PositiveInt = Field(default=3, description="Broker count.")
+    brokers: Annotated[int, Limits(gt=0, le=MAX_BROKERS)] = Field(
+        default=3, description="Broker count."
+    )
     storage: Quantity = Field(default="100Gi", description="Persistent storage per broker.")
     version: Version = Field(default="4.1.0", description="Kafka version.")
     instance_type: str = Field(
@@ -349,8 +407,12 @@ class CiRunners(Model):
         description="owner/name repositories that get a runner scale set. Empty: one organization-wide scale set.",
     )
     tier: Name = Field(description="Tier runners run on.")
-    max_runners: PositiveInt = Field(default=5, description="Most runners per scale set.")
-    min_runners: NonNegativeInt = Field(default=0, description="Fewest runners (0 scales to zero).")
+    max_runners: Annotated[int, Limits(gt=0, le=MAX_RUNNERS)] = Field(
+        default=5, description="Most runners per scale set."
+    )
+    min_runners: Annotated[int, Limits(ge=0, le=MAX_RUNNERS)] = Field(
+        default=0, description="Fewest runners (0 scales to zero)."
+    )
     credentials_secret: Name = Field(
         default="github-app",
         description="Name of the Kubernetes secret holding the GitHub App credentials. dsenv only references it.",
@@ -371,10 +433,12 @@ class ServedModel(Model):
     storage_uri: Annotated[str, Limits(pattern=r"^(s3|gs|pvc|https?|hf)://\S+$")] = Field(
         description="Where the model artifact lives (s3://, gs://, pvc://, https://, hf://)."
     )
-    min_replicas: NonNegativeInt = Field(
+    min_replicas: Annotated[int, Limits(ge=0, le=MAX_REPLICAS)] = Field(
         default=1, description="Fewest replicas (0 scales to zero)."
     )
-    max_replicas: PositiveInt = Field(default=3, description="Most replicas.")
+    max_replicas: Annotated[int, Limits(gt=0, le=MAX_REPLICAS)] = Field(
+        default=3, description="Most replicas."
+    )
     tier: Name | None = Field(default=None, description="Tier to run on. Unset: serving.tier.")
 
 
@@ -385,7 +449,7 @@ class Serving(Model):
 
 
 class Budget(Model):
-    monthly_usd: Annotated[float, Limits(gt=0)] = Field(
+    monthly_usd: Annotated[float, Limits(gt=0, le=MAX_MONTHLY_USD)] = Field(
         description="The team's monthly budget in USD."
     )
 
@@ -408,7 +472,9 @@ class Org(Model):
         default=None, description="Path to a parent org profile, relative to this file."
     )
     target: Target | None = Field(default=None, description="Default target for the org's teams.")
-    tags: dict[TagKey, str] = Field(default_factory=dict, description="Tags on every resource.")
+    tags: dict[TagKey, TagValue] = Field(
+        default_factory=dict, description="Tags on every resource."
+    )
     constraints: Constraints = Field(
         default_factory=Constraints, description="Limits enforced on every team."
     )
@@ -430,11 +496,16 @@ class Team(Model):
         default=None, description="Path to an Org (or Team) profile, relative to this file."
     )
     org: Name | None = Field(default=None, description="Org name; set by extends.")
-    owners: list[str] = Field(default_factory=list, description="Owner e-mail addresses.")
+    owners: list[Email] = Field(
+        default_factory=list,
+        description="Owner e-mail addresses; they become the hub's admins (by the part before @).",
+    )
     target: Target = Field(
         description="Where the environment runs (usually inherited from the org)."
     )
-    tags: dict[TagKey, str] = Field(default_factory=dict, description="Tags on every resource.")
+    tags: dict[TagKey, TagValue] = Field(
+        default_factory=dict, description="Tags on every resource."
+    )
     languages: Languages = Field(
         default_factory=Languages, description="Languages in the team image."
     )

@@ -18,7 +18,19 @@ _CPU_RE = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(m)?$")
 _DURATION_RE = re.compile(r"^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 _DNS_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 _VERSION_RE = re.compile(r"^\d+(\.\d+){1,2}$")
+# AWS tags: a key of 1-128 and a value of 0-256 Unicode letters, digits, spaces and
+# `_ . : / = + - @` (Tagging AWS resources, "Tag naming limits and requirements").
+TAG_KEY_MAX = 128
+TAG_VALUE_MAX = 256
 _TAG_KEY_RE = re.compile(r"^[\w.:/=+\-@ ]{1,128}$")
+_TAG_VALUE_RE = re.compile(r"^[\w.:/=+\-@ ]*$")
+# An e-mail address as people write them (RFC 5321 caps the address at 254 characters):
+# a local part without spaces or '@', and a domain of DNS labels with a dot.
+EMAIL_MAX = 254
+_EMAIL_RE = re.compile(
+    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$"
+)
 
 
 def parse_bytes(text: str) -> int:
@@ -113,9 +125,44 @@ def _check_version(value: object) -> str:
 
 def _check_tag_key(value: object) -> str:
     text = _string(value, "a tag key")
-    if not _TAG_KEY_RE.match(text) or text.lower().startswith("aws:"):
-        raise ValueError(f"{text!r} is not a valid tag key")
+    if len(text) > TAG_KEY_MAX:
+        raise ValueError(
+            f"a tag key may have at most {TAG_KEY_MAX} characters (AWS), this one has {len(text)}"
+        )
+    if not _TAG_KEY_RE.match(text):
+        raise ValueError(
+            f"{_short(text)} is not a valid tag key: use letters, digits, spaces and _ . : / = + - @"
+        )
+    if text.lower().startswith("aws:"):
+        raise ValueError(f"{_short(text)} is not a valid tag key: the aws: prefix is AWS's own")
     return text
+
+
+def _check_tag_value(value: object) -> str:
+    text = _string(value, "a tag value")
+    if len(text) > TAG_VALUE_MAX:
+        raise ValueError(
+            f"a tag value may have at most {TAG_VALUE_MAX} characters (AWS), this one has {len(text)}"
+        )
+    if not _TAG_VALUE_RE.match(text):
+        raise ValueError(
+            f"{_short(text)} is not a valid tag value: use letters, digits, spaces and _ . : / = + - @"
+        )
+    return text
+
+
+def _check_email(value: object) -> str:
+    text = _string(value, "an e-mail address")
+    if len(text) > EMAIL_MAX or not _EMAIL_RE.match(text):
+        raise ValueError(f"{_short(text)} is not an e-mail address such as alice@acme.example")
+    return text
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """`text` quoted for a message, cut to `limit` characters: a 900 KB value is not echoed."""
+    return (
+        repr(text) if len(text) <= limit else repr(text[:limit]) + f"... ({len(text)} characters)"
+    )
 
 
 Quantity = Annotated[
@@ -178,5 +225,28 @@ Version = Annotated[
 ]
 TagKey = Annotated[
     str,
-    Scalar(_check_tag_key, {"type": "string", "pattern": _TAG_KEY_RE.pattern}),
+    Scalar(
+        _check_tag_key,
+        {"type": "string", "pattern": _TAG_KEY_RE.pattern, "maxLength": TAG_KEY_MAX},
+    ),
+]
+TagValue = Annotated[
+    str,
+    Scalar(
+        _check_tag_value,
+        {"type": "string", "pattern": _TAG_VALUE_RE.pattern, "maxLength": TAG_VALUE_MAX},
+    ),
+]
+Email = Annotated[
+    str,
+    Scalar(
+        _check_email,
+        {
+            "type": "string",
+            "format": "email",
+            "pattern": _EMAIL_RE.pattern,
+            "maxLength": EMAIL_MAX,
+            "description": "An e-mail address, such as alice@acme.example.",
+        },
+    ),
 ]

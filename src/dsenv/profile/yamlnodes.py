@@ -21,6 +21,7 @@ from yaml import events as ev
 from yaml.error import MarkedYAMLError, YAMLError
 
 from dsenv.errors import Position, Problem, ProfileError
+from dsenv.files import RefusedError, read_bounded
 
 #: libyaml's parser when PyYAML has it; the events and marks are the same either way.
 _Parser: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
@@ -28,6 +29,12 @@ _Parser: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 MAX_BYTES = 1024 * 1024
 _YAML_DIRECTIVE = re.compile(r"^%YAML[ \t]+(\S*)", re.MULTILINE)
 MAX_DEPTH = 32
+#: Characters no profile contains (NUL, C0 controls other than tab and line breaks, non-characters).
+_CONTROL = re.compile("[\x00-\x08\ufffe\uffff]")
+#: The pure-Python parser's messages are better than libyaml's, but it is about 15 times
+#: slower (about 0.2 s for 16 KiB here): it re-reads a file that failed only when the file
+#: is this small (every real profile is), so a pathological megabyte never takes seconds.
+_PRECISE_REPARSE_MAX = 16 * 1024
 
 KeyPath = tuple[str | int, ...]
 
@@ -68,23 +75,12 @@ class Node:
 
 
 def read_file(path: Path, display: str) -> Node:
-    """Read one profile file into a Node tree or raise ProfileError."""
+    """Read one profile file into a Node tree or raise ProfileError. Devices, pipes, sockets
+    and folders are refused without reading them, and at most MAX_BYTES are read."""
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            _fail(
-                display,
-                1,
-                1,
-                f"file is {size} bytes; profiles are limited to {MAX_BYTES} bytes (1 MiB)",
-            )
-        data = path.read_bytes()
-    except FileNotFoundError:
-        _fail(display, 1, 1, "no such file")
-    except IsADirectoryError:
-        _fail(display, 1, 1, "is a directory, not a profile file")
-    except OSError as exc:
-        _fail(display, 1, 1, f"cannot read: {exc.strerror or exc}")
+        data = read_bounded(path, MAX_BYTES, what="profiles")
+    except RefusedError as exc:
+        _fail(display, 1, 1, str(exc))
     return parse_bytes(data, display)
 
 
@@ -107,13 +103,12 @@ def parse_bytes(data: bytes, display: str) -> Node:
 
 
 def parse_text(text: str, display: str) -> Node:
-    for i, ch in enumerate(text):
-        if ch in "\x00\ufffe\uffff" or ("\x01" <= ch <= "\x08"):
-            line = text.count("\n", 0, i) + 1
-            col = i - (text.rfind("\n", 0, i) + 1) + 1
-            _fail(
-                display, line, col, f"control character U+{ord(ch):04X} is not allowed in a profile"
-            )
+    control = _CONTROL.search(text)
+    if control:
+        i, ch = control.start(), control.group()
+        line = text.count("\n", 0, i) + 1
+        col = i - (text.rfind("\n", 0, i) + 1) + 1
+        _fail(display, line, col, f"control character U+{ord(ch):04X} is not allowed in a profile")
     directive = _YAML_DIRECTIVE.search(text)
     if directive and directive.group(1) != "1.2":
         line = text.count("\n", 0, directive.start()) + 1
@@ -140,17 +135,23 @@ def parse_text(text: str, display: str) -> Node:
 def _events(text: str, display: str) -> list[ev.Event]:
     """The file's whole event stream: a syntax error anywhere is reported before any content."""
     try:
-        return _parse(text, _Parser)
+        return _parse(text, _Parser, display)
     except MarkedYAMLError as exc:
         error = exc
     except YAMLError as exc:
         _fail(display, 1, 1, f"YAML error: {exc}")
-    if _Parser is not yaml.BaseLoader:
+    if "maximum nesting depth" in str(error.problem):
+        # libyaml's own limit (1000 levels), hit before its first event: same rule as ours,
+        # and the pure-Python parser is quadratic on such input (51 s for 100 KB of `[`)
+        mark = error.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark is not None else (1, 1)
+        _fail(display, line, col, f"nested too deeply (more than {MAX_DEPTH} levels)")
+    if _Parser is not yaml.BaseLoader and len(text) <= _PRECISE_REPARSE_MAX:
         # libyaml's messages are terse ("found character that cannot start any token") and
         # place an unclosed bracket at the end of the file; the pure-Python parser names the
-        # character and the opening bracket. Only failing files pay for the second parse.
+        # character and the opening bracket. Only small failing files pay for the second parse.
         try:
-            _parse(text, yaml.BaseLoader)
+            _parse(text, yaml.BaseLoader, display)
         except MarkedYAMLError as exc:
             error = exc
         except YAMLError:
@@ -167,12 +168,25 @@ def _events(text: str, display: str) -> list[ev.Event]:
     _fail(display, line, col, f"YAML syntax error: {what}")
 
 
-def _parse(text: str, parser_class: Any) -> list[ev.Event]:
+def _parse(text: str, parser_class: Any, display: str) -> list[ev.Event]:
+    """Every event of `text`. Collections nested deeper than MAX_DEPTH stop the parse at the
+    first one, with the same message the tree builder gives: a file of a hundred thousand
+    `[` is refused after 34 events instead of being parsed to its end (and then again)."""
     parser = parser_class(text)
     try:
         events: list[ev.Event] = []
+        open_collections = 0
         while parser.check_event():
-            events.append(parser.get_event())
+            event = parser.get_event()
+            if isinstance(event, ev.CollectionStartEvent):
+                open_collections += 1
+                if open_collections > MAX_DEPTH + 1:  # the root collection is depth 0
+                    mark = event.start_mark
+                    line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+                    _fail(display, line, col, f"nested too deeply (more than {MAX_DEPTH} levels)")
+            elif isinstance(event, ev.CollectionEndEvent):
+                open_collections -= 1
+            events.append(event)
         return events
     finally:
         parser.dispose()

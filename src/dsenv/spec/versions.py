@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 
 
 @dataclass(frozen=True)
@@ -62,3 +63,42 @@ RSTUDIO_SERVER_VERSION = "2025.09.1-401"
 JUPYTER_SERVER_PACKAGES = ("jupyterlab>=4.4,<5", "jupyterhub>=5.3,<6", "ipykernel>=6.29")
 CODE_SERVER_PORT = 8080
 JUPYTER_PORT = 8888
+
+
+def kubernetes_versions() -> tuple[str, ...] | None:
+    """The Kubernetes minor versions dsenv's checkers know ("1.25" ... ): those
+    kubernetes-validate ships strict schemas for, read from its package data without
+    importing it (an import costs 0.14 s, `validate` must stay quick). None when
+    kubernetes-validate is not installed (`dsenv check` then says so, exit 3)."""
+    return _kubernetes_versions()
+
+
+@cache
+def _kubernetes_versions() -> tuple[str, ...] | None:
+    import re
+    import sys
+    from pathlib import Path
+
+    # the package's data folder on sys.path (a few stat calls); the import system's finders
+    # cost several milliseconds more
+    folders = [
+        Path(entry or ".", "kubernetes_validate", "kubernetes-json-schema") for entry in sys.path
+    ]
+    folder = next((f for f in folders if f.is_dir()), None)
+    if folder is None:
+        import importlib.util
+
+        try:
+            found = importlib.util.find_spec("kubernetes_validate")
+        except (ImportError, ValueError):
+            return None
+        if found is None or not found.submodule_search_locations:
+            return None
+        folder = Path(next(iter(found.submodule_search_locations)), "kubernetes-json-schema")
+    try:
+        names = [p.name for p in folder.iterdir()]
+    except OSError:
+        return None
+    strict = re.compile(r"^v(\d+)\.(\d+)\.\d+-(?:local-)?strict$")
+    minors = {(int(m[1]), int(m[2])) for m in map(strict.match, names) if m}
+    return tuple(f"{major}.{minor}" for major, minor in sorted(minors))
