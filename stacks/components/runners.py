@@ -42,6 +42,9 @@ def runner_pod_spec(runners: RunnersSpec, image: str) -> dict[str, Any]:
     """The runner PodSpec (also the AutoscalingRunnerSet's `spec.template.spec`)."""
     pool = runners.pool
     uid, gid = runners.uid, runners.gid
+    quantities = {"cpu": f"{pool.cpu_millis}m", "memory": f"{pool.memory_bytes // 2**20}Mi"}
+    if pool.gpus:  # a runner on a GPU tier gets the tier's GPUs, as its workspaces do
+        quantities[pool.gpu_resource] = str(pool.gpus)
     pod: dict[str, Any] = {
         "serviceAccountName": runners.service_account,
         "nodeSelector": pool.node_selector,
@@ -52,16 +55,7 @@ def runner_pod_spec(runners: RunnersSpec, image: str) -> dict[str, Any]:
                 "name": "runner",
                 "image": image,
                 "command": ["/home/runner/run.sh"],
-                "resources": {
-                    "requests": {
-                        "cpu": f"{pool.cpu_millis}m",
-                        "memory": f"{pool.memory_bytes // 2**20}Mi",
-                    },
-                    "limits": {
-                        "cpu": f"{pool.cpu_millis}m",
-                        "memory": f"{pool.memory_bytes // 2**20}Mi",
-                    },
-                },
+                "resources": {"requests": dict(quantities), "limits": dict(quantities)},
                 "securityContext": restricted_container_context(run_as_user=uid, run_as_group=gid),
             }
         ],
