@@ -73,11 +73,21 @@ def _engine(backend: str | None, secrets: str | None) -> Engine:
     return Engine(resolve_settings(backend, secrets, prompt=prompt), find_pulumi())
 
 
-def _spec(profile: Path) -> EnvironmentSpec:
+def _spec(profile: Path, *, pin_context: bool = True) -> EnvironmentSpec:
+    import dataclasses
+
     from dsenv.profile.load import load_team
     from dsenv.spec.expand import expand_profile
 
-    return expand_profile(load_team(profile))
+    spec = expand_profile(load_team(profile))
+    if pin_context and spec.provider == "kubernetes" and spec.kube_context is None:
+        # a profile without target.context runs on the current context: name it, so the
+        # stack records which cluster it is on and a later run from another context shows
+        # as a change of cluster instead of silently acting on the other one
+        from dsenv.live.cluster import current_context
+
+        spec = dataclasses.replace(spec, kube_context=current_context())
+    return spec
 
 
 def _open(
@@ -250,8 +260,16 @@ def doctor(
     ] = False,
     backend: Backend = None,
     secrets_provider: Secrets = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--profile",
+            help="A team profile: check its cluster (context, API server version, and with "
+            "operators: shared each operator and CRD it needs).",
+        ),
+    ] = None,
 ) -> None:
-    """Check the Pulumi CLI, credentials, kube context, state backend, locks and pending operations."""
+    """Check the Pulumi CLI, credentials, kube context and API server, state backend, locks and pending operations."""
     from dsenv.live.doctor import Check, run_checks
     from dsenv.live.settings import resolve_settings
 
@@ -261,7 +279,9 @@ def doctor(
         cmd = install_pulumi()
         typer.echo(f"installed {cmd.command} v{cmd.version}")
     settings = resolve_settings(backend, secrets_provider, prompt=lambda _: "")
-    checks: list[Check] = run_checks(settings)
+    checks: list[Check] = run_checks(
+        settings, _spec(profile, pin_context=False) if profile else None
+    )
     for c in checks:
         typer.echo(f"{c.status.upper():<4} {c.name}: {c.detail}")
         if c.fix and c.status != "ok":
