@@ -102,16 +102,18 @@ def test_drift_with_bad_shard_is_exit_2(standin: Standin) -> None:
     assert exit_code(result) == 2
 
 
-def test_ci_init_writes_an_image_workflow_for_each_aws_team(tmp_path: Path) -> None:
+def test_ci_init_writes_an_image_workflow_for_each_team_with_a_registry(tmp_path: Path) -> None:
     shutil.copytree(PROFILES, tmp_path / "profiles")
     result = runner.invoke(app, ["ci", "init", "--dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
     workflows = sorted(p.name for p in (tmp_path / ".github" / "workflows").iterdir())
-    # sandbox targets an existing cluster without a registry dsenv manages: no image workflow
+    # aws teams push to ECR, genomics to its target.registry; sandbox's image is loaded into
+    # the kind node, never pushed: no image workflow
     assert workflows == [
         "dsenv-drift.yml",
         "dsenv-image-acme-fraud.yml",
         "dsenv-image-acme-vision.yml",
+        "dsenv-image-institute-genomics.yml",
     ]
     fraud = (tmp_path / ".github" / "workflows" / "dsenv-image-acme-fraud.yml").read_text()
     on_push = yaml.safe_load(fraud)[True]["push"]["paths"]  # YAML 1.1 reads the key `on` as True
