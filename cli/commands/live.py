@@ -74,20 +74,13 @@ def _engine(backend: str | None, secrets: str | None) -> Engine:
 
 
 def _spec(profile: Path, *, pin_context: bool = True) -> EnvironmentSpec:
-    import dataclasses
-
+    from dsenv.live.cluster import with_current_context
     from dsenv.profile.load import load_team
     from dsenv.spec.expand import expand_profile
 
     spec = expand_profile(load_team(profile))
-    if pin_context and spec.provider == "kubernetes" and spec.kube_context is None:
-        # a profile without target.context runs on the current context: name it, so the
-        # stack records which cluster it is on and a later run from another context shows
-        # as a change of cluster instead of silently acting on the other one
-        from dsenv.live.cluster import current_context
-
-        spec = dataclasses.replace(spec, kube_context=current_context())
-    return spec
+    # a profile without target.context runs on the current context, named in the stack
+    return with_current_context(spec) if pin_context else spec
 
 
 def _open(

@@ -345,3 +345,19 @@ def test_against_a_real_api_server(tmp_path: Path) -> None:
             capture_output=True,
             check=False,
         )
+
+
+def test_live_commands_name_the_current_context_of_a_profile_without_one(
+    tmp_path: Path, api: FakeApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """So the stack records its cluster: a later run from another current context changes
+    the provider's context instead of silently acting on another cluster."""
+    from dsenv.cli.commands.live import _spec as live_spec
+
+    for key, value in _kubeconfig(tmp_path / "config", api.url, {"token": "x"}).items():
+        monkeypatch.setenv(key, value)
+    sandbox = ROOT / "profiles" / "sandbox.yaml"
+    assert live_spec(sandbox).kube_context == "kind-kind"
+    assert live_spec(sandbox, pin_context=False).kube_context is None
+    genomics = ROOT / "profiles" / "genomics.yaml"
+    assert live_spec(genomics).kube_context == "lab-prod"  # the profile's own wins

@@ -117,6 +117,19 @@ def current_context(env: Mapping[str, str] | None = None) -> str | None:
         return None
 
 
+def with_current_context(spec: EnvironmentSpec) -> EnvironmentSpec:
+    """A target kubernetes spec without a context, on the kubeconfig's current one, named.
+
+    Every engine operation (up, preview, drift) runs on the spec this returns, so the stack
+    records which cluster it is on, and a later run from another current context shows up
+    as a change of cluster instead of silently acting on the other one."""
+    if spec.provider != "kubernetes" or spec.kube_context is not None:
+        return spec
+    import dataclasses
+
+    return dataclasses.replace(spec, kube_context=current_context())
+
+
 class ApiClient:
     """GET requests to one context's API server."""
 
