@@ -79,9 +79,15 @@ def program(spec: EnvironmentSpec) -> None:
     if spec.provider == "aws":
         platform = aws_platform(spec)
     else:
+        # no context: the kubeconfig's current one (the live commands name it before the
+        # program runs, so the stack records which cluster it was deployed to)
         provider = k8s.Provider("cluster", context=spec.kube_context, enable_server_side_apply=True)
         platform = Platform(k8s_provider=provider, context=spec.kube_context)
         pulumi.export("kube_context", spec.kube_context)
+        if spec.object_store is not None:
+            pulumi.export("object_storage_endpoint", spec.object_store.endpoint)
+            if spec.object_store.artifacts_bucket:
+                pulumi.export("artifacts_bucket", spec.object_store.artifacts_bucket)
     namespace, team_provider = in_cluster(spec, platform)
     if platform.aws is not None:
         aws_engines(spec, platform.aws, namespace, team_provider)

@@ -146,18 +146,21 @@ def workflow(
     force: Force = False,
     dry_run: DryRun = False,
 ) -> None:
-    """Render the GitHub Actions workflow that builds and pushes the image.
+    """Render the GitHub Actions workflow that builds and pushes the image (to ECR on target
+    aws, to target.registry on target kubernetes).
 
     Run it from the repository root: the workflow watches the profile's paths as given.
     """
     from dsenv.image import image_workflow_files
+    from dsenv.image.workflow import pushes
 
     loaded, spec = _expand(profile)
-    if spec.aws is None:
+    if not pushes(spec):
         raise UsageError(
-            f"{profile}: the image workflow pushes to the team's ECR repository; "
-            "a kubernetes target has none",
-            hint="build the image from `dsenv image dockerfile` with your own registry",
+            f"{profile}: the team image has no registry to push to: it is the local "
+            f"{spec.image.ref}, loaded into the nodes",
+            hint="set target.registry (such as ghcr.io/acme) to build and push it from CI, "
+            "or load it: kind load docker-image " + spec.image.ref,
         )
     files = image_workflow_files(
         spec, _repo_path(profile), [_repo_path(f) for f in loaded.files[1:]]

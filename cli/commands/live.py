@@ -73,11 +73,14 @@ def _engine(backend: str | None, secrets: str | None) -> Engine:
     return Engine(resolve_settings(backend, secrets, prompt=prompt), find_pulumi())
 
 
-def _spec(profile: Path) -> EnvironmentSpec:
+def _spec(profile: Path, *, pin_context: bool = True) -> EnvironmentSpec:
+    from dsenv.live.cluster import with_current_context
     from dsenv.profile.load import load_team
     from dsenv.spec.expand import expand_profile
 
-    return expand_profile(load_team(profile))
+    spec = expand_profile(load_team(profile))
+    # a profile without target.context runs on the current context, named in the stack
+    return with_current_context(spec) if pin_context else spec
 
 
 def _open(
@@ -259,8 +262,16 @@ def doctor(
     ] = False,
     backend: Backend = None,
     secrets_provider: Secrets = None,
+    profile: Annotated[
+        Path | None,
+        typer.Option(
+            "--profile",
+            help="A team profile: check its cluster (context, API server version, and with "
+            "operators: shared each operator and CRD it needs).",
+        ),
+    ] = None,
 ) -> None:
-    """Check the Pulumi CLI, credentials, kube context, state backend, locks and pending operations."""
+    """Check the Pulumi CLI, credentials, kube context and API server, state backend, locks and pending operations."""
     from dsenv.live.doctor import Check, run_checks
     from dsenv.live.settings import resolve_settings
 
@@ -270,7 +281,9 @@ def doctor(
         cmd = install_pulumi()
         typer.echo(f"installed {cmd.command} v{cmd.version}")
     settings = resolve_settings(backend, secrets_provider, prompt=lambda _: "")
-    checks: list[Check] = run_checks(settings)
+    checks: list[Check] = run_checks(
+        settings, _spec(profile, pin_context=False) if profile else None
+    )
     for c in checks:
         typer.echo(f"{c.status.upper():<4} {c.name}: {c.detail}")
         if c.fix and c.status != "ok":

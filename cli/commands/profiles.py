@@ -96,8 +96,9 @@ def init(
     provider: Annotated[str, typer.Option(help="aws or kubernetes.")] = "aws",
     region: Annotated[str, typer.Option(help="AWS region (provider aws).")] = "eu-west-1",
     context: Annotated[
-        str, typer.Option(help="kubeconfig context (provider kubernetes).")
-    ] = "default",
+        str | None,
+        typer.Option(help="kubeconfig context (provider kubernetes). Default: the current one."),
+    ] = None,
     kubernetes_version: Annotated[str, typer.Option(help="Kubernetes version.")] = "1.34",
     python: Annotated[str, typer.Option(help="Python version of the team image.")] = "3.12",
     instance_type: Annotated[

@@ -124,6 +124,7 @@ def node_pool_resource(kafka: KafkaSpec) -> dict[str, Any]:
                         "size": kafka.storage,
                         "deleteClaim": False,
                         "kraftMetadata": "shared",
+                        **({"class": kafka.storage_class} if kafka.storage_class else {}),
                     }
                 ],
             },

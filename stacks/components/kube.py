@@ -79,13 +79,22 @@ ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 
 
 def service_account_manifest(
-    name: str, namespace: str, labels: Mapping[str, str], role_arn: str | None = None
+    name: str,
+    namespace: str,
+    labels: Mapping[str, str],
+    role_arn: str | None = None,
+    secrets: tuple[str, ...] = (),
 ) -> dict[str, Any]:
-    """A workload's ServiceAccount; with `role_arn`, annotated for IRSA."""
+    """A workload's ServiceAccount; with `role_arn`, annotated for IRSA; `secrets` lists
+    secrets by name for controllers that read them from the account (KServe's storage
+    initializer takes its S3 credentials from there)."""
     metadata: dict[str, Any] = {"name": name, "namespace": namespace, "labels": dict(labels)}
     if role_arn:
         metadata["annotations"] = {ROLE_ARN_ANNOTATION: role_arn}
-    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+    manifest: dict[str, Any] = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+    if secrets:
+        manifest["secrets"] = [{"name": secret} for secret in secrets]
+    return manifest
 
 
 def service_account(
@@ -96,6 +105,7 @@ def service_account(
     labels: Mapping[str, str],
     role_arn: pulumi.Input[str] | None,
     opts: pulumi.ResourceOptions,
+    secrets: tuple[str, ...] = (),
 ) -> pulumi.CustomResource:
     """Register a workload's ServiceAccount. Its role ARN (target aws) is known only once the
     role exists, so the metadata is built from the ARN output."""
@@ -103,6 +113,7 @@ def service_account(
     metadata = arn.apply(
         lambda value: service_account_manifest(name, namespace, labels, value or None)["metadata"]
     )
-    return manifest_resource(
-        logical_name, {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}, opts
-    )
+    manifest: dict[str, Any] = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": metadata}
+    if secrets:
+        manifest["secrets"] = [{"name": secret} for secret in secrets]
+    return manifest_resource(logical_name, manifest, opts)

@@ -14,7 +14,10 @@ Network policy, decided once for every capability:
 - `allow-https-egress`: HTTPS (443) to any address except the cloud metadata endpoint, so
   workspaces can install packages and every workload can reach object storage, the cloud
   APIs (IRSA's STS exchange) and the Kubernetes API on managed clusters; plus 6443 to
-  private ranges for self-managed API servers. Plain HTTP and other ports stay closed.
+  private ranges for self-managed API servers. Plain HTTP and other ports stay closed;
+- `allow-object-storage-egress` (target kubernetes, `target.object_storage` on a port other
+  than 443 or inside the cluster): the store's port, to its namespace when it is a Service of
+  the cluster (`<svc>.<ns>.svc`), else to any address but the metadata endpoint.
 
 The CI runners' namespace gets the baseline only (deny, DNS, HTTPS egress): runners talk to
 GitHub and nothing inside the cluster.
@@ -30,6 +33,7 @@ import pulumi
 
 from dsenv.capabilities import component_type
 from dsenv.spec.base import NamespaceSpec
+from dsenv.spec.objectstore import ObjectStoreSpec
 from dsenv.stacks.components.kube import manifest_resource
 
 METADATA_IP = "169.254.169.254/32"
@@ -143,6 +147,33 @@ def baseline_policies(namespace: str, labels: Mapping[str, str]) -> list[dict[st
     ]
 
 
+def object_store_policies(
+    namespace: str, labels: Mapping[str, str], store: ObjectStoreSpec | None
+) -> list[dict[str, Any]]:
+    """Egress to the team's S3-compatible store when the HTTPS rule does not cover it: a
+    store on another port (MinIO's 9000), or one served inside the cluster, reached through
+    its namespace (a CIDR does not select pods on every network plugin)."""
+    if store is None or not store.needs_egress_policy:
+        return []
+    peer: dict[str, Any]
+    if store.service_namespace is not None:
+        peer = _namespaces([store.service_namespace])
+    else:
+        peer = {"ipBlock": {"cidr": "0.0.0.0/0", "except": [METADATA_IP]}}
+    return [
+        _policy(
+            "allow-object-storage-egress",
+            namespace,
+            labels,
+            {
+                "podSelector": {},
+                "policyTypes": ["Egress"],
+                "egress": [{"to": [peer], "ports": [{"protocol": "TCP", "port": store.port}]}],
+            },
+        )
+    ]
+
+
 def network_policy_manifests(spec: NamespaceSpec) -> list[dict[str, Any]]:
     ns, labels = spec.name, spec.object_labels
     all_pods: dict[str, Any] = {}
@@ -187,6 +218,7 @@ def network_policy_manifests(spec: NamespaceSpec) -> list[dict[str, Any]]:
                 },
             )
         )
+    policies += object_store_policies(ns, labels, spec.object_store)
     if spec.msk_egress_cidr:
         # Amazon MSK with IAM auth listens on 9098 inside the VPC, outside the cluster.
         policies.append(

@@ -17,7 +17,11 @@ from dsenv.capabilities import component_type
 from dsenv.spec.base import restricted_labels
 from dsenv.spec.runners import RunnersSpec, ScaleSetSpec
 from dsenv.stacks.components.kube import helm_release, manifest_resource, service_account
-from dsenv.stacks.components.namespace import baseline_policies, namespace_manifest
+from dsenv.stacks.components.namespace import (
+    baseline_policies,
+    namespace_manifest,
+    object_store_policies,
+)
 from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
 
 LISTENER_UID = 1001  # the gha-runner-scale-set-controller image's user (listener pods too)
@@ -38,6 +42,9 @@ def runner_pod_spec(runners: RunnersSpec, image: str) -> dict[str, Any]:
     """The runner PodSpec (also the AutoscalingRunnerSet's `spec.template.spec`)."""
     pool = runners.pool
     uid, gid = runners.uid, runners.gid
+    quantities = {"cpu": f"{pool.cpu_millis}m", "memory": f"{pool.memory_bytes // 2**20}Mi"}
+    if pool.gpus:  # a runner on a GPU tier gets the tier's GPUs, as its workspaces do
+        quantities[pool.gpu_resource] = str(pool.gpus)
     pod: dict[str, Any] = {
         "serviceAccountName": runners.service_account,
         "nodeSelector": pool.node_selector,
@@ -48,22 +55,17 @@ def runner_pod_spec(runners: RunnersSpec, image: str) -> dict[str, Any]:
                 "name": "runner",
                 "image": image,
                 "command": ["/home/runner/run.sh"],
-                "resources": {
-                    "requests": {
-                        "cpu": f"{pool.cpu_millis}m",
-                        "memory": f"{pool.memory_bytes // 2**20}Mi",
-                    },
-                    "limits": {
-                        "cpu": f"{pool.cpu_millis}m",
-                        "memory": f"{pool.memory_bytes // 2**20}Mi",
-                    },
-                },
+                "resources": {"requests": dict(quantities), "limits": dict(quantities)},
                 "securityContext": restricted_container_context(run_as_user=uid, run_as_group=gid),
             }
         ],
     }
     if pool.tolerations:
         pod["tolerations"] = pool.toleration_manifests()
+    if runners.image_pull_secret:
+        pod["imagePullSecrets"] = [{"name": runners.image_pull_secret}]
+    if runners.object_store is not None:
+        pod["containers"][0]["env"] = runners.object_store.env()
     return pod
 
 
@@ -133,6 +135,7 @@ def runners_core_manifests(runners: RunnersSpec) -> list[dict[str, Any]]:
         *(controller if runners.install_operator else []),
         namespace_manifest(runners.namespace, labels),
         *baseline_policies(runners.namespace, runners.labels),
+        *object_store_policies(runners.namespace, runners.labels, runners.object_store),
     ]
 
 

@@ -12,6 +12,7 @@ from pulumi_kubernetes.apiextensions import CustomResource
 
 from dsenv.capabilities import component_type
 from dsenv.spec.base import restricted_labels
+from dsenv.spec.objectstore import ObjectStoreSpec
 from dsenv.spec.serving import ModelSpec, ServingSpec
 from dsenv.stacks.components.kube import helm_release, manifest_resource, service_account
 from dsenv.stacks.components.namespace import namespace_manifest
@@ -37,8 +38,8 @@ def cert_manager_values() -> dict[str, Any]:
     return values
 
 
-def kserve_values() -> dict[str, Any]:
-    return {
+def kserve_values(store: ObjectStoreSpec | None = None) -> dict[str, Any]:
+    values: dict[str, Any] = {
         "kserve": {
             "controller": {
                 "deploymentMode": "RawDeployment",
@@ -49,6 +50,17 @@ def kserve_values() -> dict[str, Any]:
             }
         }
     }
+    if store is not None:
+        # the team's own KServe: its storage initializer downloads s3:// models from the
+        # team's store (the chart's `kserve.storage.s3`, KServe's cluster-wide S3 defaults)
+        values["kserve"]["storage"] = {
+            "s3": {
+                "endpoint": f"{store.host}:{store.port}",
+                "useHttps": "1" if store.https else "0",
+                "region": store.region,
+            }
+        }
+    return values
 
 
 def inference_service(serving: ServingSpec, model: ModelSpec) -> dict[str, Any]:
@@ -117,6 +129,8 @@ class Serving(pulumi.ComponentResource):
             labels=serving.labels,
             role_arn=args.role_arn,
             opts=child,
+            # KServe's storage initializer takes S3 credentials from the account's secrets
+            secrets=(serving.object_store.credentials_secret,) if serving.object_store else (),
         )
         after = pulumi.ResourceOptions(parent=self, depends_on=[*kserve, sa])
         for model in serving.models:
@@ -162,7 +176,7 @@ class Serving(pulumi.ComponentResource):
             f"{name}-kserve",
             serving.chart,
             namespace=serving.operator_namespace,
-            values=kserve_values(),
+            values=kserve_values(serving.object_store),
             release_name=serving.releases["kserve"],
             # the controller's webhook certificate comes from cert-manager
             opts=pulumi.ResourceOptions(parent=self, depends_on=[operator_ns, cert_manager, crds]),

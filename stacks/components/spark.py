@@ -97,6 +97,8 @@ def _pod(pool: NodePoolSpec, spark: SparkSpec) -> dict[str, Any]:
         pod["tolerations"] = pool.toleration_manifests()
     if pool.gpus:
         pod["gpu"] = {"name": pool.gpu_resource, "quantity": pool.gpus}
+    if spark.object_store is not None:
+        pod["env"] = spark.object_store.env()
     return pod
 
 
@@ -131,8 +133,19 @@ def spark_application(spark: SparkSpec, image: str) -> dict[str, Any]:
             },
             "driver": driver,
             "executor": executor,
+            **_store_and_pull(spark),
         },
     }
+
+
+def _store_and_pull(spark: SparkSpec) -> dict[str, Any]:
+    """The application's pull credentials and, with an object store, S3A pointed at it."""
+    out: dict[str, Any] = {}
+    if spark.image_pull_secret:
+        out["imagePullSecrets"] = [spark.image_pull_secret]
+    if spark.object_store is not None:
+        out["sparkConf"] = spark.object_store.spark_conf()
+    return out
 
 
 def template_configmap(spark: SparkSpec, image: str) -> dict[str, Any]:

@@ -177,11 +177,20 @@ def hub_values(ws: WorkspacesSpec, *, image: str) -> dict[str, Any]:
     }
     if default is not None:
         singleuser["nodeSelector"] = default.pool.node_selector
+    if ws.image_pull_secret:
+        singleuser["image"]["pullSecrets"] = [ws.image_pull_secret]
+    if ws.storage_class:
+        singleuser["storage"]["dynamic"] = {"storageClass": ws.storage_class}
+    if ws.object_store is not None:
+        # the chart's explicit notation: each entry a Kubernetes EnvVar (valueFrom allowed)
+        singleuser["extraEnv"] = {e["name"]: e for e in ws.object_store.env()}
     nobody = restricted_container_context(run_as_user=NOBODY, run_as_group=NOBODY)
     sign_in = sign_in_config(ws)
     hub_extra: dict[str, Any] = {}
     if ws.auth is not None:
         hub_extra["extraEnv"] = client_secret_env(ws.auth)
+    if ws.storage_class:
+        hub_extra["db"] = {"pvc": {"storageClassName": ws.storage_class}}
     return {
         "custom": {"dsenv": {"profileGroups": {p.tier: list(p.groups) for p in ws.profiles}}},
         "hub": {

@@ -52,9 +52,13 @@ def test_aws_team_uses_the_registry_image_of_the_hub() -> None:
     assert devcontainer_config(spec)["image"].startswith(REGISTRY_PLACEHOLDER + "/")
 
 
-def test_kubernetes_team_uses_the_local_image_name() -> None:
+def test_kubernetes_team_uses_the_image_its_pods_run() -> None:
     spec = expanded(SANDBOX)
-    assert image_reference(spec, REGISTRY) == f"sandbox-workspace:{spec.image.tag}"
+    assert image_reference(spec, REGISTRY) == f"localhost/sandbox-workspace:{spec.image.tag}"
+    genomics = expanded(PROFILES / "genomics.yaml")
+    assert image_reference(genomics, REGISTRY) == (
+        f"harbor.lab.example/research/institute/genomics-workspace:{genomics.image.tag}"
+    )
 
 
 def test_ports_follow_the_tools() -> None:

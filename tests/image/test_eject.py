@@ -40,12 +40,18 @@ def test_project_files_and_their_content(tmp_path: Path) -> None:
     compile(main, "__main__.py", "exec")
 
 
-def test_kubernetes_stack_config_names_the_context(tmp_path: Path) -> None:
+def test_kubernetes_stack_config_names_the_profile_context(tmp_path: Path) -> None:
+    spec = expanded(PROFILES / "genomics.yaml")
+    files = dict(eject_files(spec, "profiles/genomics.yaml"))
+    assert yaml.safe_load(files["Pulumi.institute-genomics.yaml"]) == {
+        "config": {"kubernetes:context": "lab-prod"}
+    }
+
+
+def test_kubernetes_stack_without_a_context_leaves_the_current_one(tmp_path: Path) -> None:
     spec = expanded(PROFILES / "sandbox.yaml")
     files = dict(eject_files(spec, "profiles/sandbox.yaml"))
-    assert yaml.safe_load(files["Pulumi.sandbox.yaml"]) == {
-        "config": {"kubernetes:context": "kind-dsenv"}
-    }
+    assert yaml.safe_load(files["Pulumi.sandbox.yaml"]) == {"config": {}}
 
 
 def test_refuses_to_overwrite_without_force_and_dry_run_writes_nothing(tmp_path: Path) -> None:

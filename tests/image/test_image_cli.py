@@ -55,10 +55,12 @@ def test_devcontainer_takes_the_registry(tmp_path: Path) -> None:
     assert json.loads(target.read_text())["image"].startswith("reg.example/acme/fraud-workspace:")
 
 
-def test_workflow_for_a_kubernetes_team_is_a_usage_error() -> None:
+def test_workflow_for_a_kubernetes_team_without_a_registry_is_a_usage_error() -> None:
     result = _dsenv("image", "workflow", str(PROFILES / "sandbox.yaml"))
     assert result.returncode == 2
-    assert "kubernetes target" in result.stderr and "Traceback" not in result.stderr
+    assert "has no registry to push to" in result.stderr and "Traceback" not in result.stderr
+    assert "set target.registry" in result.stderr
+    assert "kind load docker-image localhost/sandbox-workspace:" in result.stderr
 
 
 def test_workflow_watches_repository_relative_paths(tmp_path: Path) -> None:

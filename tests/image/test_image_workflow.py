@@ -12,7 +12,7 @@ from parity_support import expanded, tool
 from testkit import PROFILES, TEAM_PROFILES
 
 from dsenv.image import image_workflow, image_workflow_files
-from dsenv.image.workflow import ROLE_VARIABLE
+from dsenv.image.workflow import PASSWORD_SECRET, ROLE_VARIABLE, USERNAME_SECRET
 
 FRAUD = PROFILES / "fraud.yaml"
 AWS_PROFILES = [p for p in TEAM_PROFILES if expanded(p).aws is not None]
@@ -97,5 +97,70 @@ def test_installs_dsenv_by_its_distribution_name_at_the_version_that_expanded_th
     assert "python -m pip install 'dsenv-cli[aws] @ ./dist/x.whl'" in other
 
 
-def test_kubernetes_team_gets_no_image_workflow() -> None:
+def test_kubernetes_team_without_a_registry_gets_no_image_workflow() -> None:
     assert image_workflow_files(expanded(PROFILES / "sandbox.yaml"), "profiles/sandbox.yaml") == []
+
+
+GENOMICS = PROFILES / "genomics.yaml"
+
+
+def _ghcr(tmp_path: Path) -> Path:
+    """A kubernetes team pushing to GitHub Container Registry."""
+    path = tmp_path / "ml.yaml"
+    path.write_text(
+        "apiVersion: dsenv/v1\nkind: Team\nname: ml\n"
+        "target: {provider: kubernetes, registry: ghcr.io/acme-research}\n"
+        "tiers: {cpu: {cpu: 2, memory: 8Gi}}\nworkspaces: {}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.mark.parametrize("which", ["genomics", "ghcr"])
+def test_registry_workflow_passes_actionlint(which: str, tmp_path: Path) -> None:
+    profile = GENOMICS if which == "genomics" else _ghcr(tmp_path)
+    text = image_workflow(expanded(profile), f"profiles/{profile.name}")
+    result = _actionlint(text, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_registry_workflow_pushes_to_target_registry_with_credentials_by_reference() -> None:
+    spec = expanded(GENOMICS)
+    files = image_workflow_files(spec, "profiles/genomics.yaml", ["profiles/org/institute.yaml"])
+    ((path, text),) = files
+    assert path == ".github/workflows/dsenv-image-institute-genomics.yml"
+    workflow = yaml.safe_load(text)
+    assert workflow[True]["push"]["paths"][:2] == [
+        "profiles/genomics.yaml",
+        "profiles/org/institute.yaml",
+    ]
+    assert workflow["permissions"] == {"contents": "read"}  # no cloud identity, no packages
+    steps = workflow["jobs"]["image"]["steps"]
+    by_action = {s["uses"].split("@")[0]: s for s in steps if "uses" in s}
+    login = by_action["docker/login-action"]["with"]
+    assert login == {
+        "registry": "harbor.lab.example",
+        "username": f"${{{{ secrets.{USERNAME_SECRET} }}}}",
+        "password": f"${{{{ secrets.{PASSWORD_SECRET} }}}}",
+    }
+    image = f"harbor.lab.example/research/{spec.image.repository}"
+    assert workflow["jobs"]["image"]["env"]["IMAGE"] == image
+    build = by_action["docker/build-push-action"]["with"]
+    # exactly the reference every pod of the team runs, tag from `dsenv image tag`
+    assert build["tags"] == f"{image}:${{{{ steps.image.outputs.tag }}}}"
+    assert spec.workspaces is not None
+    assert spec.workspaces.image == f"{image}:{spec.image.tag}"
+    assert "aws-actions" not in text
+    install = next(s for s in steps if s.get("name") == "Install dsenv")
+    assert install["run"] == f"python -m pip install dsenv-cli=={spec.dsenv_version}"
+
+
+def test_ghcr_workflow_pushes_with_the_workflow_token(tmp_path: Path) -> None:
+    workflow = yaml.safe_load(image_workflow(expanded(_ghcr(tmp_path)), "profiles/ml.yaml"))
+    assert workflow["permissions"] == {"contents": "read", "packages": "write"}
+    login = next(s for s in workflow["jobs"]["image"]["steps"] if "login" in s.get("uses", ""))
+    assert login["with"] == {
+        "registry": "ghcr.io",
+        "username": "${{ github.actor }}",
+        "password": "${{ secrets.GITHUB_TOKEN }}",
+    }

@@ -76,6 +76,7 @@ def test_ci_init_in_a_profiles_only_repository_installs_dsenv_by_name_and_versio
         "dsenv-drift.yml",
         "dsenv-image-acme-fraud.yml",
         "dsenv-image-acme-vision.yml",
+        "dsenv-image-institute-genomics.yml",  # pushes to its target.registry
     ]
     pinned = f"python -m pip install {DISTRIBUTION}=={__version__}"
     for workflow in workflows:
@@ -106,7 +107,8 @@ def test_the_aws_job_checks_only_aws_profiles(profiles_repo: Path) -> None:
     found = targets_from_profiles([profiles_repo / "profiles"])
     names = sorted(Path(t.profile).name for t in of_target(found, "aws"))
     assert names == ["fraud.yaml", "vision.yaml"]
-    assert [Path(t.profile).name for t in of_target(found, "kubernetes")] == ["sandbox.yaml"]
+    kubernetes = sorted(Path(t.profile).name for t in of_target(found, "kubernetes"))
+    assert kubernetes == ["genomics.yaml", "sandbox.yaml"]
 
 
 def test_a_kubeconfig_secret_adds_the_existing_cluster_job(profiles_repo: Path) -> None:
@@ -215,3 +217,26 @@ def test_destroy_without_terminal_needs_yes(standin: Standin) -> None:
 def test_drift_with_bad_shard_is_exit_2(standin: Standin) -> None:
     result = runner.invoke(app, ["drift", "--all", "profiles", "--shard", "5/2"])
     assert exit_code(result) == 2
+
+
+def test_ci_init_writes_an_image_workflow_for_each_team_with_a_registry(tmp_path: Path) -> None:
+    shutil.copytree(PROFILES, tmp_path / "profiles")
+    result = runner.invoke(
+        app,
+        ["ci", "init", "--dir", str(tmp_path), "--backend", BACKEND, "--aws-role-arn", ROLE],
+    )
+    assert result.exit_code == 0, result.output
+    workflows = sorted(p.name for p in (tmp_path / ".github" / "workflows").iterdir())
+    # aws teams push to ECR, genomics to its target.registry; sandbox's image is loaded into
+    # the kind node, never pushed: no image workflow
+    assert workflows == [
+        "dsenv-drift.yml",
+        "dsenv-image-acme-fraud.yml",
+        "dsenv-image-acme-vision.yml",
+        "dsenv-image-institute-genomics.yml",
+    ]
+    fraud = (tmp_path / ".github" / "workflows" / "dsenv-image-acme-fraud.yml").read_text()
+    on_push = yaml.safe_load(fraud)[True]["push"]["paths"]  # YAML 1.1 reads the key `on` as True
+    assert {"profiles/fraud.yaml", "profiles/org/acme.yaml"} <= set(on_push)
+    for workflow in (tmp_path / ".github" / "workflows").iterdir():
+        assert actionlint(workflow) == "", workflow.name

@@ -14,7 +14,7 @@ from dsenv.spec.expand import expand_profile
 HEAD = (
     "apiVersion: dsenv/v1\nkind: Team\nname: t\n"
     "target: {provider: kubernetes, context: kind-dsenv}\n"
-    "tiers:\n  small: {cpu: 2, memory: 8Gi, instance_types: [m7i.large]}\n"
+    "tiers:\n  small: {cpu: 2, memory: 8Gi}\n"
 )
 OIDC = (
     "    provider: oidc\n"

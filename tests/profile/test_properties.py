@@ -23,6 +23,7 @@ from testkit import PROFILES
 from dsenv.errors import ProfileError
 from dsenv.profile.fields import to_data
 from dsenv.profile.load import load_profile, load_team
+from dsenv.profile.model import AWS_TIER_KEYS, KUBERNETES_TIER_KEYS
 from dsenv.profile.yamlnodes import Node, parse_bytes, parse_text
 from dsenv.spec.expand import expand_profile
 
@@ -194,26 +195,38 @@ def team_profiles(draw: st.DrawFn) -> dict[str, Any]:
     gpu_tier = draw(st.sampled_from([None, *tier_names]))
     tiers = {}
     for tier in tier_names:
-        max_nodes = draw(st.integers(1, 3 if shape == "aws-org" else 20))
-        spec: dict[str, Any] = {
-            "cpu": draw(cpus),
-            "memory": draw(quantities),
-            "instance_types": draw(
+        spec: dict[str, Any] = {"cpu": draw(cpus), "memory": draw(quantities)}
+        if tier == gpu_tier:
+            spec["gpus"] = draw(st.integers(1, 2))
+        if aws:
+            max_nodes = draw(st.integers(1, 3 if shape == "aws-org" else 20))
+            spec["instance_types"] = draw(
                 st.lists(
                     st.sampled_from(["m7i.large", "r7i.xlarge", "g5.2xlarge"]),
                     min_size=1,
                     max_size=2,
                 )
-            ),
-            "max_nodes": max_nodes,
-            "min_nodes": draw(st.integers(0, max_nodes)),
-        }
-        if tier == gpu_tier:
-            spec["gpus"] = draw(st.integers(1, 2))
-        if draw(st.booleans()):
-            spec["spot"] = draw(st.booleans())
-        if draw(st.booleans()):
-            spec["disk"] = draw(quantities)
+            )
+            spec["max_nodes"] = max_nodes
+            spec["min_nodes"] = draw(st.integers(0, max_nodes))
+            if draw(st.booleans()):
+                spec["spot"] = draw(st.booleans())
+            if draw(st.booleans()):
+                spec["disk"] = draw(quantities)
+        else:
+            spec["max_pods"] = draw(st.integers(1, 20))
+            if draw(st.booleans()):
+                spec["node_selector"] = {"node.acme.example/pool": tier}
+            if tier == gpu_tier:
+                spec["tolerations"] = [
+                    {
+                        "key": "dedicated",
+                        "operator": "Equal",
+                        "value": "gpu",
+                        "effect": "NoSchedule",
+                    }
+                ]
+                spec["gpu_resource"] = draw(st.sampled_from(["nvidia.com/gpu", "amd.com/gpu"]))
         tiers[tier] = spec
     tier = st.sampled_from(tier_names)
 
@@ -227,10 +240,21 @@ def team_profiles(draw: st.DrawFn) -> dict[str, Any]:
             "region": draw(st.sampled_from(["eu-west-1", "us-east-2"])),
         }
     else:
-        profile["target"] = {
-            "provider": "kubernetes",
-            "context": draw(st.sampled_from(["kind-dsenv", "prod"])),
-        }
+        profile["target"] = {"provider": "kubernetes"}
+        context = draw(st.sampled_from([None, "kind-kind", "prod"]))
+        if context:
+            profile["target"]["context"] = context
+        if draw(st.booleans()):
+            profile["target"]["registry"] = draw(
+                st.sampled_from(["ghcr.io/acme", "harbor.lab.example:8443/data", "localhost:5001"])
+            )
+        if draw(st.booleans()):
+            profile["target"]["object_storage"] = {
+                "endpoint": draw(
+                    st.sampled_from(["https://s3.lab.example", "http://minio.s3.svc:9000"])
+                ),
+                "credentials_secret": "s3-credentials",
+            }
     if draw(st.booleans()):
         profile.setdefault("target", {})["kubernetes_version"] = draw(
             st.sampled_from(["1.31", "1.33"])
@@ -308,7 +332,10 @@ def team_profiles(draw: st.DrawFn) -> dict[str, Any]:
             model = {
                 "name": m,
                 "framework": draw(st.sampled_from(["sklearn", "pytorch", "onnx", "huggingface"])),
-                "storage_uri": f"s3://bucket/models/{m}/1",
+                # target kubernetes reads s3:// only from a referenced store
+                "storage_uri": f"s3://bucket/models/{m}/1"
+                if aws or "object_storage" in profile["target"]
+                else f"pvc://models/{m}/1",
                 "min_replicas": low,
                 "max_replicas": draw(st.integers(max(low, 1), 6)),
             }
@@ -344,6 +371,11 @@ def _expands_deterministically(profile: dict[str, Any]) -> None:
         assert first == second
         # The final values, written out and loaded again, describe the same environment.
         final = {k: v for k, v in to_data(loaded.model).items() if k not in ("extends", "org")}
+        # a tier's keys of the other target are an error even at their defaults: leave them out
+        foreign = KUBERNETES_TIER_KEYS if team.target.provider == "aws" else AWS_TIER_KEYS
+        for tier in final["tiers"].values():
+            for key in foreign:
+                tier.pop(key, None)
         if loaded.team.org:
             final["extends"] = "ORG"
         again = load_team(_write(final, folder, "final.yaml"))

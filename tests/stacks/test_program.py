@@ -19,7 +19,7 @@ from dsenv.spec.model import EnvironmentSpec
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ROOT / "profiles"
-ALL_PROFILES = ("fraud", "sandbox", "vision")
+ALL_PROFILES = ("fraud", "genomics", "sandbox", "vision")
 IN_CLUSTER = {"workspaces", "spark", "kafka", "runners", "serving"}
 AWS_FULL_SET = {
     "aws:ec2/vpc:Vpc",
@@ -51,15 +51,20 @@ def graph_of(name: str) -> ResourceGraph:
     return capture_spec(spec_of(name))
 
 
-def test_kubernetes_target_creates_no_aws_resource_and_uses_the_profile_context() -> None:
-    graph = graph_of("sandbox")
+@pytest.mark.parametrize(("profile", "context"), [("genomics", "lab-prod"), ("sandbox", None)])
+def test_kubernetes_target_creates_no_aws_resource_and_uses_the_profile_context(
+    profile: str, context: str | None
+) -> None:
+    """The profile's context, or none at all: the provider then uses the kubeconfig's
+    current context (kind-kind on a default kind cluster)."""
+    graph = graph_of(profile)
     assert [
         r.type for r in graph if r.type.startswith("aws:") or r.type == "pulumi:providers:aws"
     ] == []
     providers = graph.of_type("pulumi:providers:kubernetes")
-    assert providers and all(p.inputs["context"] == "kind-dsenv" for p in providers)
+    assert providers and all(p.inputs.get("context") == context for p in providers)
     assert graph.of_type("dsenv:workspaces:Workspaces")
-    assert "kubeconfig" not in graph.outputs and graph.outputs["kube_context"] == "kind-dsenv"
+    assert "kubeconfig" not in graph.outputs and graph.outputs["kube_context"] == context
 
 
 @pytest.mark.parametrize("profile", ["fraud", "vision"])
@@ -183,7 +188,12 @@ def test_stack_outputs_name_what_users_need(profile: str) -> None:
         )  # type: ignore[union-attr]
         assert outputs["image"] == f"{outputs['registry_url']}:{spec.image.tag}"
     else:
-        assert outputs["image"] == f"{spec.image.repository}:{spec.image.tag}"
+        # fully qualified: the profile's registry, or localhost/ for a loaded image
+        registry = {"sandbox": "localhost", "genomics": "harbor.lab.example/research"}
+        assert outputs["image"] == f"{registry[profile]}/{spec.image.repository}:{spec.image.tag}"
+        if spec.object_store is not None:
+            assert outputs["artifacts_bucket"] == spec.object_store.artifacts_bucket
+            assert outputs["object_storage_endpoint"] == spec.object_store.endpoint
     if spec.serving is not None:
         assert set(outputs["serving_endpoints"]) == {m.name for m in spec.serving.models}
     if spec.kafka is not None:

@@ -64,7 +64,7 @@ target:
   operators: {operators}
   operator_namespaces: {{strimzi: platform-kafka, spark: platform-spark, kserve: platform-kserve, arc: platform-arc}}
 tiers:
-  small: {{cpu: 2, memory: 8Gi, instance_types: [m7i.large], max_nodes: 4}}
+  small: {{cpu: 2, memory: 8Gi, max_pods: 4}}
 workspaces:
   host: hub.{name}.acme.example
   auth: {{provider: github, organization: acme, client_id: Iv1.{name}, client_secret: hub-oauth}}
@@ -80,7 +80,7 @@ serving:
   engine: kserve
   tier: small
   models:
-    - {{name: scorer, framework: sklearn, storage_uri: "s3://acme-models/scorer/1"}}
+    - {{name: scorer, framework: sklearn, storage_uri: "pvc://acme-models/scorer/1"}}
 """
 
 
@@ -284,8 +284,12 @@ def test_an_unknown_operators_value_is_an_error_with_a_suggestion(tmp_path: Path
 
 def test_shared_operators_on_target_aws_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "team.yaml"
-    text = TEAM.format(name="fraud", operators="shared").replace(
-        "provider: kubernetes\n  context: kind-dsenv", "provider: aws\n  region: eu-west-1"
+    text = (
+        TEAM.format(name="fraud", operators="shared")
+        .replace(
+            "provider: kubernetes\n  context: kind-dsenv", "provider: aws\n  region: eu-west-1"
+        )
+        .replace("max_pods: 4", "instance_types: [m7i.large]")
     )
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ProfileError) as info:
@@ -305,7 +309,7 @@ def test_teams_inherit_shared_operators_from_their_org(tmp_path: Path) -> None:
     team = tmp_path / "team.yaml"
     team.write_text(
         "apiVersion: dsenv/v1\nkind: Team\nname: t\nextends: org.yaml\n"
-        "tiers: {small: {cpu: 2, memory: 8Gi, instance_types: [m7i.large]}}\n"
+        "tiers: {small: {cpu: 2, memory: 8Gi}}\n"
         "kafka: {engine: strimzi}\nspark: {driver_tier: small, executor_tier: small}\n",
         encoding="utf-8",
     )

@@ -16,10 +16,11 @@ HOME = f"/home/{versions.WORKSPACE_USER}"
 
 
 def image_reference(spec: EnvironmentSpec, registry: str | None = None) -> str:
-    """`<registry>/<repository>:<tag>` on aws; the local name on a kubernetes target."""
-    local = f"{spec.image.repository}:{spec.image.tag}"
+    """`<registry>/<repository>:<tag>` on aws; on a kubernetes target the reference the pods
+    run (under target.registry, or the local localhost/ name)."""
     if spec.provider != "aws":
-        return local
+        return spec.image.ref
+    local = f"{spec.image.repository}:{spec.image.tag}"
     return f"{(registry or REGISTRY_PLACEHOLDER).rstrip('/')}/{local}"
 
 

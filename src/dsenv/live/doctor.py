@@ -13,6 +13,8 @@ from dsenv.live.settings import LiveSettings
 if TYPE_CHECKING:
     from pulumi.automation import PulumiCommand
 
+    from dsenv.spec.model import EnvironmentSpec
+
 Status = Literal["ok", "warn", "fail"]
 
 
@@ -78,35 +80,6 @@ def check_aws() -> Check:
             "aws sso login / set AWS_PROFILE (not needed for target kubernetes)",
         )
     return Check("AWS identity", "ok", f"{ident['Arn']} (account {ident['Account']})")
-
-
-def check_kube() -> Check:
-    path = Path(os.environ.get("KUBECONFIG", "~/.kube/config").split(os.pathsep)[0]).expanduser()
-    if not path.is_file():
-        return Check(
-            "kube context",
-            "warn",
-            f"no kubeconfig at {path}",
-            "set KUBECONFIG or run `aws eks update-kubeconfig` (needed for target kubernetes)",
-        )
-    import yaml
-
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        return Check(
-            "kube context", "fail", f"{path} does not parse: {exc}", "fix or regenerate it"
-        )
-    current = config.get("current-context")
-    names = [c.get("name") for c in config.get("contexts") or []]
-    if not current:
-        return Check(
-            "kube context",
-            "warn",
-            f"{path}: no current context ({len(names)} known)",
-            "kubectl config use-context NAME",
-        )
-    return Check("kube context", "ok", f"{current} ({path})")
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -181,6 +154,16 @@ def check_backend(settings: LiveSettings) -> list[Check]:
     return checks
 
 
-def run_checks(settings: LiveSettings) -> list[Check]:
+def run_checks(settings: LiveSettings, spec: EnvironmentSpec | None = None) -> list[Check]:
+    """Every check; with a profile's spec, its cluster: the context it reaches, the API
+    server's version and, with shared operators, each operator and CRD it needs."""
+    from dsenv.live.cluster import cluster_checks
+
     cli, cmd = check_cli()
-    return [cli, *check_backend(settings), *check_plugins(cmd, settings), check_aws(), check_kube()]
+    return [
+        cli,
+        *check_backend(settings),
+        *check_plugins(cmd, settings),
+        check_aws(),
+        *cluster_checks(spec),
+    ]

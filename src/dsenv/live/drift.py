@@ -211,6 +211,7 @@ def run_drift(
 def targets_from_profiles(paths: Sequence[Path]) -> list[DriftTarget]:
     """Load and expand every team profile (org profiles are skipped); an invalid profile is
     a ProfileError (exit 2)."""
+    from dsenv.live.cluster import with_current_context
     from dsenv.live.programs import program_for
     from dsenv.profile.load import find_profiles, load_profile
     from dsenv.spec.expand import expand_profile
@@ -220,7 +221,7 @@ def targets_from_profiles(paths: Sequence[Path]) -> list[DriftTarget]:
         loaded = load_profile(path)
         if loaded.kind != "Team":  # org profiles have no stack of their own
             continue
-        spec = expand_profile(loaded)
+        spec = with_current_context(expand_profile(loaded))  # as `dsenv up` ran it
         region = spec.aws.region if spec.aws else None
         found.append(DriftTarget(str(path), spec.stack_name, spec.team, region, program_for(spec)))
     return found

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from dsenv.errors import Problem
-from dsenv.profile.model import Team
+from dsenv.profile.model import AWS_TIER_KEYS, KUBERNETES_TIER_KEYS, Team
 from dsenv.profile.problems import Locator
+from dsenv.profile.types import DNS_SUBDOMAIN_RE
 from dsenv.spec.names import names_for
 from dsenv.spec.names import problems as name_problems
 
@@ -21,6 +22,11 @@ def check_team(team: Team, limits: tuple[OrgLimits, ...], loc: Locator) -> list[
     problems += [loc.problem(path, message) for path, message in _engines(team)]
     problems += [loc.problem(path, message) for path, message in _bounds(team)]
     problems += [loc.problem(path, message) for path, message in _hub_auth(team)]
+    problems += [
+        loc.problem(path, message, at_key=at_key)
+        for path, message, at_key in _target_keys(team, lambda path: path in loc.index)
+    ]
+    problems += [loc.problem(path, message) for path, message in _storage(team)]
     for limit in limits:
         problems += [loc.problem(path, message) for path, message in _constraints(team, limit)]
     problems += [
@@ -83,14 +89,8 @@ def _engines(team: Team) -> Iterator[Finding]:
     target = team.target
     if target.provider == "aws" and not target.region:
         yield ("target", "provider"), "target aws needs target.region"
-    if target.provider == "kubernetes":
-        if not target.context:
-            yield (
-                ("target", "provider"),
-                "target kubernetes needs target.context (a kubeconfig context)",
-            )
-        if target.public_access_cidrs:
-            yield ("target", "public_access_cidrs"), "only target aws creates a cluster endpoint"
+    if target.provider == "kubernetes" and target.public_access_cidrs:
+        yield ("target", "public_access_cidrs"), "only target aws creates a cluster endpoint"
     if team.spark and team.spark.engine != "operator" and target.provider != "aws":
         yield (
             ("spark", "engine"),
@@ -139,9 +139,86 @@ def _hub_auth(team: Team) -> Iterator[Finding]:
                 )
 
 
+#: Target keys that only target kubernetes reads (target aws has its own registry, ECR, and
+#: buckets, S3 through IRSA).
+_KUBERNETES_TARGET_KEYS = ("registry", "image_pull_secret", "object_storage")
+
+
+def _target_keys(
+    team: Team, present: Callable[[tuple[str | int, ...]], bool]
+) -> Iterator[tuple[tuple[str | int, ...], str, bool]]:
+    """Keys written for the other target, each at the key, and what the target needs.
+
+    Where a tier's pods run is the target's: on aws, node groups dsenv creates from EC2
+    instance types (and labels and taints of its own); on kubernetes, the cluster's nodes,
+    picked by the admin's labels and taints."""
+    aws = team.target.provider == "aws"
+    if aws:
+        for key in _KUBERNETES_TARGET_KEYS:
+            if present(("target", key)):
+                yield (
+                    ("target", key),
+                    f"{key} belongs to target kubernetes; target aws pushes the team "
+                    "image to the ECR repository and keeps artifacts in the S3 buckets it creates",
+                    True,
+                )
+    for name, tier in team.tiers.items():
+        at = ("tiers", name)
+        if aws and not tier.instance_types and not present((*at, "instance_types")):
+            yield at, f"target aws needs tiers.{name}.instance_types (EC2 types)", True
+        foreign = KUBERNETES_TIER_KEYS if aws else AWS_TIER_KEYS
+        for key in foreign:
+            if not present((*at, key)):
+                continue
+            if aws:
+                message = (
+                    f"{key} belongs to target kubernetes (the nodes of an existing cluster); "
+                    "target aws places tiers on the node groups it creates from instance_types, "
+                    "with labels and taints of its own"
+                )
+            else:
+                message = (
+                    f"{key} belongs to target aws (the EC2 node groups dsenv creates there); "
+                    "on target kubernetes, say where the tier's pods run with node_selector and "
+                    "tolerations, and size the team's quota with max_pods"
+                )
+            yield (*at, key), message, True
+
+
+def _storage(team: Team) -> Iterator[Finding]:
+    """Model URIs the target can read."""
+    if team.serving is None:
+        return
+    for i, model in enumerate(team.serving.models):
+        at = ("serving", "models", i, "storage_uri")
+        scheme, _, rest = model.storage_uri.partition("://")
+        if scheme == "pvc":
+            claim, _, path = rest.partition("/")
+            if not DNS_SUBDOMAIN_RE.match(claim) or len(claim) > 253 or not path:
+                yield (
+                    at,
+                    (
+                        f"{model.storage_uri!r} is not a pvc:// model URI: write "
+                        "pvc://<claim>/<path>, the claim a PersistentVolumeClaim in the team namespace"
+                    ),
+                )
+        elif (
+            scheme == "s3"
+            and team.target.provider == "kubernetes"
+            and team.target.object_storage is None
+        ):
+            yield (
+                at,
+                (
+                    "an s3:// model on target kubernetes needs target.object_storage (the S3 "
+                    "endpoint and the name of its credentials secret)"
+                ),
+            )
+
+
 def _bounds(team: Team) -> Iterator[Finding]:
     for name, tier in team.tiers.items():
-        if tier.min_nodes > tier.max_nodes:
+        if team.target.provider == "aws" and tier.min_nodes > tier.max_nodes:
             yield (
                 ("tiers", name, "min_nodes"),
                 f"min_nodes {tier.min_nodes} is more than max_nodes {tier.max_nodes}",
@@ -181,16 +258,18 @@ def _constraints(team: Team, limit: OrgLimits) -> Iterator[Finding]:
                         ),
                     )
     if c.max_gpus_per_team is not None:
-        total = sum(t.gpus * t.max_nodes for t in team.tiers.values())
+        # how many of a tier's size the team may run: its nodes on aws, max_pods on kubernetes
+        count = "max_nodes" if team.target.provider == "aws" else "max_pods"
+        total = sum(t.gpus * getattr(t, count) for t in team.tiers.values())
         if total > c.max_gpus_per_team:
             worst = max(
                 (n for n, t in team.tiers.items() if t.gpus),
-                key=lambda n: team.tiers[n].gpus * team.tiers[n].max_nodes,
+                key=lambda n: team.tiers[n].gpus * getattr(team.tiers[n], count),
             )
             yield (
-                ("tiers", worst, "max_nodes"),
+                ("tiers", worst, count),
                 (
-                    f"the team can reach {total} GPUs (gpus x max_nodes over all tiers); "
+                    f"the team can reach {total} GPUs (gpus x {count} over all tiers); "
                     f"at most {c.max_gpus_per_team} are allowed {by}"
                 ),
             )

@@ -8,6 +8,7 @@ from typing import Any
 from dsenv.errors import UsageError
 from dsenv.profile.fields import to_data
 from dsenv.profile.load import LoadedProfile
+from dsenv.profile.model import AWS_TIER_KEYS, KUBERNETES_TIER_KEYS, Team
 from dsenv.profile.problems import Locator, dotted
 from dsenv.profile.yamlnodes import KeyPath
 
@@ -21,6 +22,12 @@ class Explained:
 
 def explain(loaded: LoadedProfile, key: str | None = None) -> list[Explained]:
     final = to_data(loaded.model)
+    if isinstance(loaded.model, Team):
+        # a tier's keys of the other target are never written (an error), so never final
+        foreign = KUBERNETES_TIER_KEYS if loaded.model.target.provider == "aws" else AWS_TIER_KEYS
+        for tier in final.get("tiers", {}).values():
+            for name in foreign:
+                tier.pop(name, None)
     loc = Locator(loaded.tree)
     rows = [
         Explained(dotted(path), value, str(loc.index[path].pos) if path in loc.index else "default")

@@ -18,8 +18,13 @@ from dsenv.profile.types import (
     CpuQuantity,
     Duration,
     Email,
+    EndpointUrl,
+    LabelKey,
+    LabelValue,
     Name,
+    ObjectName,
     Quantity,
+    Registry,
     TagKey,
     TagValue,
     Version,
@@ -64,6 +69,40 @@ class OperatorNamespaces(Model):
     )
 
 
+class StorageClasses(Model):
+    """The StorageClass of each capability's persistent volumes (DNS-1123 names of classes
+    the cluster has). Unset: the cluster's default class."""
+
+    workspaces: ObjectName | None = Field(
+        default=None, description="Per-user home volumes and the hub's database volume."
+    )
+    kafka: ObjectName | None = Field(default=None, description="Kafka broker volumes (Strimzi).")
+
+
+class ObjectStorage(Model):
+    """An S3-compatible object store (MinIO, Ceph RGW, a cloud's S3 API), by reference: dsenv
+    never holds its credentials."""
+
+    endpoint: EndpointUrl = Field(
+        description="The S3 API endpoint, http(s)://host[:port], such as https://s3.lab.example."
+    )
+    credentials_secret: SecretName = Field(
+        description="Name of an existing secret (in the team namespace, and the runners "
+        "namespace with CI runners) with the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY."
+    )
+    artifacts_bucket: (
+        Annotated[str, Limits(pattern=r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")] | None
+    ) = Field(
+        default=None,
+        description="The team's bucket for artifacts (MLflow runs, Spark output), given to "
+        "every pod as DSENV_ARTIFACTS_URI=s3://<bucket>. Usually the team's own key, the "
+        "endpoint and secret its org's.",
+    )
+    region: str = Field(
+        default="us-east-1", description="Region name the store expects in signed requests."
+    )
+
+
 class Target(Model):
     """Where the environment runs."""
 
@@ -79,7 +118,30 @@ class Target(Model):
     )
     context: str | None = Field(
         default=None,
-        description="kubeconfig context of the existing cluster. Required for provider kubernetes.",
+        description="provider kubernetes: the kubeconfig context of the existing cluster. "
+        "Unset: the current context of the kubeconfig when dsenv runs (`dsenv doctor` shows it).",
+    )
+    registry: Registry | None = Field(
+        default=None,
+        description="provider kubernetes: the OCI registry (host[:port][/path], such as "
+        "ghcr.io/acme) the team image is pushed to and every dsenv pod pulls it from. Unset: "
+        "a local image, localhost/<name>:<tag>, loaded into the nodes (`kind load docker-image`).",
+    )
+    image_pull_secret: SecretName | None = Field(
+        default=None,
+        description="provider kubernetes: name of an existing kubernetes.io/dockerconfigjson "
+        "secret (in the team namespace, and the runners namespace with CI runners) the pods "
+        "pull the team image with. Unset: the nodes' own registry credentials.",
+    )
+    storage_classes: StorageClasses = Field(
+        default_factory=StorageClasses,
+        description="The StorageClass of each capability's volumes. Unset: the cluster's "
+        "default class.",
+    )
+    object_storage: ObjectStorage | None = Field(
+        default=None,
+        description="provider kubernetes: an S3-compatible object store for artifacts and "
+        "s3:// models, by reference (target aws uses the buckets dsenv creates).",
     )
     vpc_cidr: str = Field(
         default="10.40.0.0/16", description="CIDR of the VPC dsenv creates (provider aws)."
@@ -321,8 +383,43 @@ class Languages(Model):
 Tool = Literal["jupyterlab", "vscode", "mlflow", "rstudio"]
 
 
+class TierToleration(Model):
+    """A pod toleration, in the Kubernetes form (`key`, `operator`, `value`, `effect`,
+    `tolerationSeconds`), checked as the API server checks it."""
+
+    key: LabelKey | None = Field(
+        default=None, description="Taint key. Unset: every key (needs operator Exists)."
+    )
+    operator: Literal["Equal", "Exists"] = Field(
+        default="Equal", description="Equal: the taint's value must be `value`. Exists: any value."
+    )
+    value: LabelValue | None = Field(default=None, description="Taint value (operator Equal).")
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = Field(
+        default=None, description="Taint effect tolerated. Unset: every effect."
+    )
+    tolerationSeconds: NonNegativeInt | None = Field(  # noqa: N815
+        default=None, description="effect NoExecute: how long the pod stays once tainted."
+    )
+
+    def check(self) -> Iterator[tuple[str, str]]:
+        # the rules of kubernetes pkg/apis/core/validation ValidateTolerations
+        if self.key is None and self.operator != "Exists":
+            yield "operator", "operator must be Exists when key is unset (it tolerates every taint)"
+        if self.operator == "Exists" and self.value:
+            yield "value", "value must be unset when operator is Exists"
+        if self.tolerationSeconds is not None and self.effect != "NoExecute":
+            yield "tolerationSeconds", "tolerationSeconds needs effect NoExecute"
+
+
+GpuResource = Literal["nvidia.com/gpu", "amd.com/gpu", "gpu.intel.com/i915"]
+#: Tier keys of one target only, and what they mean there.
+AWS_TIER_KEYS = ("instance_types", "spot", "min_nodes", "max_nodes", "disk")
+KUBERNETES_TIER_KEYS = ("node_selector", "tolerations", "gpu_resource", "max_pods")
+
+
 class Tier(Model):
-    """A compute tier: one node group (aws) and one workspace profile."""
+    """A compute tier: what one workspace gets, and where the tier's pods run (target aws: a
+    node group dsenv creates; target kubernetes: the cluster's nodes the selector picks)."""
 
     cpu: CpuQuantity = Field(description="CPU a workspace on this tier gets.")
     memory: Quantity = Field(description="Memory a workspace on this tier gets.")
@@ -330,14 +427,42 @@ class Tier(Model):
         default=0, description="GPUs per workspace on this tier."
     )
     instance_types: list[str] = Field(
-        min_length=1, description="EC2 instance types for the tier's node group."
+        default_factory=list,
+        min_length=1,
+        description="target aws (required there): EC2 instance types for the tier's node group.",
     )
-    spot: bool = Field(default=False, description="Use spot capacity.")
-    min_nodes: NodeCount = Field(default=0, description="Fewest nodes; 0 scales to zero.")
+    spot: bool = Field(default=False, description="target aws: use spot capacity.")
+    min_nodes: NodeCount = Field(
+        default=0, description="target aws: fewest nodes; 0 scales to zero."
+    )
     max_nodes: Annotated[int, Limits(gt=0, le=MAX_NODES)] = Field(
-        default=3, description="Most nodes (an EKS managed node group has at most 450)."
+        default=3,
+        description="target aws: most nodes (one workspace a node: sizes the quota; an EKS "
+        "managed node group has at most 450).",
     )
-    disk: Quantity = Field(default="100Gi", description="Root volume of each node.")
+    disk: Quantity = Field(default="100Gi", description="target aws: root volume of each node.")
+    node_selector: dict[LabelKey, LabelValue] = Field(
+        default_factory=dict,
+        description="target kubernetes: node labels the tier's pods require (the cluster "
+        "admin's, e.g. nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB), written verbatim into "
+        "every pod of the tier. Empty: any node.",
+    )
+    tolerations: list[TierToleration] = Field(
+        default_factory=list,
+        description="target kubernetes: taints of the tier's nodes its pods tolerate (e.g. "
+        "{key: dedicated, operator: Equal, value: gpu, effect: NoSchedule}), verbatim.",
+    )
+    gpu_resource: GpuResource = Field(
+        default="nvidia.com/gpu",
+        description="target kubernetes: the extended resource a GPU is requested as (the "
+        "device plugin's): nvidia.com/gpu, amd.com/gpu or gpu.intel.com/i915.",
+    )
+    max_pods: PositiveInt = Field(
+        default=3,
+        description="target kubernetes: most pods of this tier's size the team runs at once "
+        "(workspaces, Spark drivers and executors, runners, predictors together); the "
+        "namespace quota is the sum over tiers of max_pods times the tier's cpu, memory, gpus.",
+    )
 
 
 class Group(Model):

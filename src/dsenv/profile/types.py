@@ -250,3 +250,164 @@ Email = Annotated[
         },
     ),
 ]
+
+
+# ---- Kubernetes placement, images and storage (target kubernetes) -----------------------------
+
+# Label keys and values as the API server checks them (apimachinery `validation.IsQualifiedName`
+# and `IsValidLabelValue`): a key is an optional DNS-subdomain prefix and '/', then a name of at
+# most 63 characters; a value is empty or such a name.
+_LABEL_NAME = r"([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
+_DNS_SUBDOMAIN = r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*"
+_LABEL_NAME_RE = re.compile(f"^{_LABEL_NAME}$")
+DNS_SUBDOMAIN_RE = re.compile(f"^{_DNS_SUBDOMAIN}$")
+_LABEL_KEY_PATTERN = f"^({_DNS_SUBDOMAIN}/)?{_LABEL_NAME}$"
+_LABEL_VALUE_PATTERN = f"^({_LABEL_NAME})?$"
+
+
+def _check_label_key(value: object) -> str:
+    text = _string(value, "a label key such as nvidia.com/gpu.product")
+    prefix, slash, name = text.rpartition("/")
+    ok = (
+        0 < len(name) <= 63
+        and _LABEL_NAME_RE.match(name) is not None
+        and (not slash or (0 < len(prefix) <= 253 and DNS_SUBDOMAIN_RE.match(prefix) is not None))
+    )
+    if not ok:
+        raise ValueError(
+            f"{text!r} is not a Kubernetes label key: an optional DNS prefix and '/', then at "
+            "most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or "
+            "digit (such as node.acme.example/pool)"
+        )
+    return text
+
+
+def _check_label_value(value: object) -> str:
+    if isinstance(value, bool | int | float):
+        raise ValueError(
+            f"expected a label value as a string, got {describe(value)}: quote it, for example "
+            f'"{str(value).lower() if isinstance(value, bool) else value}"'
+        )
+    text = _string(value, "a label value")
+    if len(text) > 63 or (text and not _LABEL_NAME_RE.match(text)):
+        raise ValueError(
+            f"{text!r} is not a Kubernetes label value: at most 63 letters, digits, '-', '_' "
+            "or '.', starting and ending with a letter or digit"
+        )
+    return text
+
+
+LabelKey = Annotated[
+    str,
+    Scalar(
+        _check_label_key,
+        {
+            "type": "string",
+            "pattern": _LABEL_KEY_PATTERN,
+            "description": "A Kubernetes label key such as nvidia.com/gpu.product.",
+        },
+    ),
+]
+LabelValue = Annotated[
+    str,
+    Scalar(
+        _check_label_value,
+        {"type": "string", "pattern": _LABEL_VALUE_PATTERN, "maxLength": 63},
+    ),
+]
+
+
+def _check_dns_subdomain(value: object) -> str:
+    text = _string(value, "a name")
+    if len(text) > 253 or not DNS_SUBDOMAIN_RE.match(text):
+        raise ValueError(
+            f"{text!r} is not a valid object name: lower-case letters, digits, '-' and '.', "
+            "starting and ending with a letter or digit, at most 253 (DNS-1123 subdomain), "
+            "such as standard or fast-ssd"
+        )
+    return text
+
+
+#: A StorageClass (or other object) name: the API server requires a DNS-1123 subdomain.
+ObjectName = Annotated[
+    str,
+    Scalar(
+        _check_dns_subdomain,
+        {"type": "string", "pattern": f"^{_DNS_SUBDOMAIN}$", "maxLength": 253},
+    ),
+]
+
+# An OCI registry reference: `host[:port][/path]`, the grammar of the name part of an image
+# reference (distribution `reference/regexp.go`: domain, port and path components). The host
+# must read as one (a '.' or ':' in it, or `localhost`), as `reference/normalize.go`
+# `splitDockerDomain` decides; otherwise `acme/team` would mean Docker Hub's `docker.io/acme/team`.
+_DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
+_PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|[-]+)[a-z0-9]+)*"
+_REGISTRY_PATTERN = (
+    rf"^(?:{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*|\[[a-fA-F0-9:]+\])(?::[0-9]+)?"
+    rf"(?:/{_PATH_COMPONENT})*$"
+)
+_REGISTRY_RE = re.compile(_REGISTRY_PATTERN)
+
+
+def registry_host(reference: str) -> str:
+    """`harbor.lab.example:8443/data` -> `harbor.lab.example:8443`."""
+    return reference.split("/", 1)[0]
+
+
+def is_qualified(image: str) -> bool:
+    """An image reference that names its registry (`ghcr.io/acme/x:1`), as opposed to a
+    Docker Hub short name (`jupyter/scipy-notebook:1`)."""
+    first, slash, _ = image.partition("/")
+    return bool(slash) and (any(c in first for c in ".:") or first == "localhost")
+
+
+def _check_registry(value: object) -> str:
+    text = _string(value, "a registry such as ghcr.io/acme")
+    hint = (
+        "write host[:port][/path] with no scheme, tag or digest, such as ghcr.io/acme, "
+        "harbor.lab.example/data or 123456789012.dkr.ecr.eu-west-1.amazonaws.com"
+    )
+    if "://" in text:
+        raise ValueError(f"{text!r} is not a registry reference (no scheme): {hint}")
+    if "@" in text or ("/" in text and ":" in text.rsplit("/", 1)[1]):
+        raise ValueError(
+            f"{text!r} is an image reference with a tag or digest, not a registry: {hint}"
+        )
+    if len(text) > 255 or not _REGISTRY_RE.match(text) or not is_qualified(text + "/x"):
+        raise ValueError(f"{text!r} is not a registry reference: {hint}")
+    return text
+
+
+Registry = Annotated[
+    str,
+    Scalar(
+        _check_registry,
+        {
+            "type": "string",
+            "pattern": _REGISTRY_PATTERN,
+            "maxLength": 255,
+            "description": "An OCI registry: host[:port][/path], such as ghcr.io/acme.",
+        },
+    ),
+]
+
+_ENDPOINT_RE = re.compile(
+    rf"^https?://{_DOMAIN_COMPONENT}(?:\.{_DOMAIN_COMPONENT})*(?::[0-9]{{1,5}})?/?$"
+)
+
+
+def _check_endpoint(value: object) -> str:
+    text = _string(value, "an S3 endpoint URL such as https://s3.lab.example")
+    if not _ENDPOINT_RE.match(text):
+        raise ValueError(
+            f"{text!r} is not an S3 endpoint: write http(s)://host[:port] with no path, such "
+            "as https://s3.lab.example or http://minio.storage.svc.cluster.local:9000"
+        )
+    return text.rstrip("/")
+
+
+EndpointUrl = Annotated[
+    str,
+    Scalar(_check_endpoint, {"type": "string", "format": "uri", "pattern": _ENDPOINT_RE.pattern}),
+]

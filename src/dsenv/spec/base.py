@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from dsenv.spec.objectstore import ObjectStoreSpec
 from dsenv.spec.tiers import GIB, mebibytes
 
 if TYPE_CHECKING:
@@ -39,17 +40,19 @@ class NamespaceSpec:
     operator_namespaces: tuple[str, ...] = ()  # operators that reach into the namespace
     hub_ingress: bool = False  # workspaces: the hub proxy's public port is open
     msk_egress_cidr: str | None = None  # Kafka on MSK: the VPC range its brokers are in
+    object_store: ObjectStoreSpec | None = None  # target kubernetes: egress to the S3 store
 
 
 def expand(team: Team, ctx: ExpandContext) -> NamespaceSpec:
     pools = list(ctx.pools.values())
-    # The quota admits every tier at full size: the hard cap the node groups can reach.
-    cpu = sum(p.cpu_millis * p.max_size for p in pools)
-    mem = sum(p.memory_bytes * p.max_size for p in pools)
+    # The quota admits every tier at full size, max_pods of it: on aws the hard cap the node
+    # groups can reach, on a shared cluster the team's declared share.
+    cpu = sum(p.cpu_millis * p.max_pods for p in pools)
+    mem = sum(p.memory_bytes * p.max_pods for p in pools)
     gpus: dict[str, int] = {}
     for p in pools:
         if p.gpus:
-            gpus[p.gpu_resource] = gpus.get(p.gpu_resource, 0) + p.gpus * p.max_size
+            gpus[p.gpu_resource] = gpus.get(p.gpu_resource, 0) + p.gpus * p.max_pods
     smallest = min(pools, key=lambda p: (p.cpu_millis, p.memory_bytes))
     largest = max(pools, key=lambda p: (p.cpu_millis, p.memory_bytes))
     quota = {
@@ -84,4 +87,5 @@ def expand(team: Team, ctx: ExpandContext) -> NamespaceSpec:
         operator_namespaces=tuple(reaching_in),
         hub_ingress=team.workspaces is not None,
         msk_egress_cidr=team.target.vpc_cidr if msk and team.target.provider == "aws" else None,
+        object_store=ctx.object_store,
     )

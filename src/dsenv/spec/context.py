@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from dsenv.profile.model import Team
     from dsenv.spec.names import Names
+    from dsenv.spec.objectstore import ObjectStoreSpec
     from dsenv.spec.tiers import NodePoolSpec
 
 
@@ -18,7 +19,9 @@ class ExpandContext:
     names: Names
     labels: dict[str, str]  # on every Kubernetes object
     pools: dict[str, NodePoolSpec]  # tier -> pool
-    image: str  # the team image, repository:tag
+    image: str  # the team image, repository:tag (target kubernetes: under its registry)
+    image_pull_secret: str | None = None  # target kubernetes: the pods' pull credentials
+    object_store: ObjectStoreSpec | None = None  # target kubernetes: the referenced S3 store
 
     @property
     def install_operators(self) -> bool:

@@ -10,7 +10,18 @@ from __future__ import annotations
 from dsenv import __version__
 from dsenv.profile.load import LoadedProfile
 from dsenv.profile.model import Team
-from dsenv.spec import aws, base, image, kafka, runners, serving, spark, tiers, workspaces
+from dsenv.spec import (
+    aws,
+    base,
+    image,
+    kafka,
+    objectstore,
+    runners,
+    serving,
+    spark,
+    tiers,
+    workspaces,
+)
 from dsenv.spec.context import ExpandContext
 from dsenv.spec.model import EnvironmentSpec
 from dsenv.spec.names import names_for
@@ -45,6 +56,8 @@ def expand(team: Team, *, org_max_monthly_usd: float | None = None) -> Environme
         labels=labels,
         pools={p.tier: p for p in pools},
         image=team_image.ref,
+        image_pull_secret=team.target.image_pull_secret,
+        object_store=objectstore.expand(team),
     )
     return EnvironmentSpec(
         team=team.name,
@@ -64,6 +77,7 @@ def expand(team: Team, *, org_max_monthly_usd: float | None = None) -> Environme
         kafka=kafka.expand(team, ctx),
         runners=runners.expand(team, ctx),
         serving=serving.expand(team, ctx),
+        object_store=ctx.object_store,
         budget_monthly_usd=team.budget.monthly_usd if team.budget else None,
         org_max_monthly_usd=org_max_monthly_usd,
         owners=tuple(team.owners),

@@ -9,6 +9,7 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Literal
 
+from dsenv.profile.types import is_qualified
 from dsenv.spec import versions
 
 if TYPE_CHECKING:
@@ -21,6 +22,18 @@ class LanguageSpec:
     name: Literal["python", "r"]
     version: str
     packages: tuple[str, ...]
+
+
+#: Target kubernetes without `target.registry`: the team image is built and loaded into the
+#: nodes (`kind load docker-image`), never pulled. `localhost/` makes the reference fully
+#: qualified, so it can never resolve to a Docker Hub repository, and a missing image fails at
+#: once with that name (the kubelet would try the node's own port 443).
+LOCAL_REGISTRY = "localhost"
+
+
+def qualified(image: str, registry: str) -> str:
+    """`image` under `registry` unless it names a registry of its own."""
+    return image if is_qualified(image) else f"{registry.rstrip('/')}/{image}"
 
 
 @dataclass(frozen=True)
@@ -37,10 +50,15 @@ class ImageSpec:
     uid: int
     gid: int
     ci_runner: bool = False  # the GitHub Actions runner goes into the image (CI runners use it)
+    # target kubernetes: where every pod pulls the image from (`target.registry`, or
+    # LOCAL_REGISTRY for an image loaded into the nodes); aws: "" (the ECR repository URL is
+    # known only once the stack has created it)
+    registry: str = ""
 
     @property
     def ref(self) -> str:
-        return f"{self.repository}:{self.tag}"
+        name = f"{self.registry}/{self.repository}" if self.registry else self.repository
+        return f"{name}:{self.tag}"
 
 
 @cache
@@ -90,4 +108,12 @@ def expand(team: Team, names: Names) -> ImageSpec:
         ci_runner=team.ci_runners is not None,
         uid=versions.WORKSPACE_UID,
         gid=versions.WORKSPACE_GID,
+        registry=registry_of(team),
     )
+
+
+def registry_of(team: Team) -> str:
+    """The registry every image dsenv runs on target kubernetes is qualified with."""
+    if team.target.provider != "kubernetes":
+        return ""
+    return team.target.registry or LOCAL_REGISTRY

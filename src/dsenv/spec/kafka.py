@@ -52,6 +52,7 @@ class KafkaSpec:
     min_insync_replicas: int
     log_group: str = ""  # msk: broker logs
     install_operator: bool = True  # False: the cluster's platform team runs a shared Strimzi
+    storage_class: str | None = None  # broker volumes; None: the cluster's default class
 
 
 def expand(team: Team, ctx: ExpandContext) -> KafkaSpec | None:
@@ -89,4 +90,5 @@ def expand(team: Team, ctx: ExpandContext) -> KafkaSpec | None:
         min_insync_replicas=max(1, min(2, default_replicas - 1)),
         log_group=names.msk_log_group if not strimzi else "",
         install_operator=ctx.install_operators,
+        storage_class=team.target.storage_classes.kafka,
     )

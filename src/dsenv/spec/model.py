@@ -24,6 +24,7 @@ from dsenv.spec.aws import (
 from dsenv.spec.base import NamespaceSpec
 from dsenv.spec.image import ImageSpec, LanguageSpec
 from dsenv.spec.kafka import KafkaSpec, KafkaUserSpec, TopicSpec
+from dsenv.spec.objectstore import ObjectStoreSpec
 from dsenv.spec.runners import RunnersSpec, ScaleSetSpec
 from dsenv.spec.serving import ModelSpec, ServingSpec
 from dsenv.spec.spark import SparkSpec
@@ -46,6 +47,7 @@ __all__ = [
     "NamespaceSpec",
     "NetworkSpec",
     "NodePoolSpec",
+    "ObjectStoreSpec",
     "Provider",
     "RegistrySpec",
     "RunnersSpec",
@@ -80,6 +82,7 @@ class EnvironmentSpec:
     kafka: KafkaSpec | None = None
     runners: RunnersSpec | None = None
     serving: ServingSpec | None = None
+    object_store: ObjectStoreSpec | None = None  # target kubernetes: the referenced S3 store
     budget_monthly_usd: float | None = None
     org_max_monthly_usd: float | None = None
     owners: tuple[str, ...] = field(default_factory=tuple)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from dsenv.spec import versions
+from dsenv.spec.objectstore import ObjectStoreSpec
 from dsenv.spec.tiers import NodePoolSpec
 from dsenv.spec.versions import Chart
 
@@ -48,6 +49,8 @@ class RunnersSpec:
     gid: int
     scale_sets: tuple[ScaleSetSpec, ...]
     install_operator: bool = True  # False: the scale sets bind a shared ARC controller
+    image_pull_secret: str | None = None  # target kubernetes: pull credentials of the image
+    object_store: ObjectStoreSpec | None = None  # target kubernetes: the runners' S3 store
 
 
 def expand(team: Team, ctx: ExpandContext) -> RunnersSpec | None:
@@ -83,4 +86,6 @@ def expand(team: Team, ctx: ExpandContext) -> RunnersSpec | None:
             for scope in scopes
         ),
         install_operator=ctx.install_operators,
+        image_pull_secret=ctx.image_pull_secret,
+        object_store=ctx.object_store,
     )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from dsenv.spec import versions
+from dsenv.spec.objectstore import ObjectStoreSpec
 from dsenv.spec.tiers import NodePoolSpec
 from dsenv.spec.versions import Chart
 
@@ -38,6 +39,7 @@ class ServingSpec:
     service_account: str
     models: tuple[ModelSpec, ...]
     install_operator: bool = True  # False: a shared cert-manager and KServe serve the team
+    object_store: ObjectStoreSpec | None = None  # target kubernetes: where s3:// models live
 
 
 def expand(team: Team, ctx: ExpandContext) -> ServingSpec | None:
@@ -67,4 +69,5 @@ def expand(team: Team, ctx: ExpandContext) -> ServingSpec | None:
             for m in sv.models
         ),
         install_operator=ctx.install_operators,
+        object_store=ctx.object_store,
     )

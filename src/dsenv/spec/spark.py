@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from dsenv.spec import versions
+from dsenv.spec.objectstore import ObjectStoreSpec
 from dsenv.spec.tiers import NodePoolSpec
 from dsenv.spec.versions import Chart
 
@@ -38,6 +39,8 @@ class SparkSpec:
     application: str = ""  # EMR Serverless
     security_group: str = ""  # EMR Serverless: the workers' security group (Name tag)
     install_operator: bool = True  # False: the cluster's platform team runs a shared operator
+    image_pull_secret: str | None = None  # target kubernetes: pull credentials of the image
+    object_store: ObjectStoreSpec | None = None  # target kubernetes: S3A on the team's store
 
 
 def expand(team: Team, ctx: ExpandContext) -> SparkSpec | None:
@@ -68,4 +71,6 @@ def expand(team: Team, ctx: ExpandContext) -> SparkSpec | None:
         application=names.emr_application if s.engine == "emr-serverless" else "",
         security_group=names.emr_security_group if s.engine == "emr-serverless" else "",
         install_operator=ctx.install_operators,
+        image_pull_secret=ctx.image_pull_secret,
+        object_store=ctx.object_store,
     )

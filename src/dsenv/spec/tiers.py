@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from dsenv.profile.types import parse_bytes, parse_millicpu
 
 if TYPE_CHECKING:
-    from dsenv.profile.model import Team
+    from dsenv.profile.model import Team, Tier
     from dsenv.spec.names import Names
 
 GIB = 2**30
@@ -77,6 +77,9 @@ class NodePoolSpec:
     node_selector: dict[str, str]
     tolerations: tuple[Toleration, ...]
     gpu_resource: str = NVIDIA_GPU  # the extended resource one GPU is requested as
+    # The most pods of the tier's size the team runs at once (it sizes the namespace quota):
+    # aws, the node group's max_size (one workspace a node); kubernetes, the tier's max_pods.
+    max_pods: int = 0
 
     def toleration_manifests(self) -> list[dict[str, Any]]:
         return [t.manifest() for t in self.tolerations]
@@ -87,6 +90,11 @@ def _tolerating(taints: tuple[Taint, ...]) -> tuple[Toleration, ...]:
 
 
 def expand(team: Team, names: Names) -> tuple[NodePoolSpec, ...]:
+    if team.target.provider == "kubernetes":
+        return tuple(
+            kubernetes_pool(name, tier, names.node_groups[name])
+            for name, tier in team.tiers.items()
+        )
     return tuple(
         NodePoolSpec(
             tier=name,
@@ -104,8 +112,37 @@ def expand(team: Team, names: Names) -> tuple[NodePoolSpec, ...]:
             taints=(GPU_TAINT,) if tier.gpus else (),
             node_selector={TIER_LABEL: name},
             tolerations=_tolerating((GPU_TAINT,) if tier.gpus else ()),
+            max_pods=tier.max_nodes,
         )
         for name, tier in team.tiers.items()
+    )
+
+
+def kubernetes_pool(name: str, tier: Tier, pool_name: str) -> NodePoolSpec:
+    """A tier on an existing cluster: no node group, its pods placed by the cluster admin's
+    labels and taints exactly as the profile writes them, GPUs requested as the resource the
+    cluster's device plugin advertises."""
+    return NodePoolSpec(
+        tier=name,
+        name=pool_name,
+        instance_types=(),
+        capacity_type="ON_DEMAND",
+        min_size=0,
+        max_size=0,
+        desired_size=0,
+        disk_gib=0,
+        cpu_millis=parse_millicpu(tier.cpu),
+        memory_bytes=parse_bytes(tier.memory),
+        gpus=tier.gpus,
+        labels={},
+        taints=(),
+        node_selector=dict(tier.node_selector),
+        tolerations=tuple(
+            Toleration(t.key, t.operator, t.value, t.effect, t.tolerationSeconds)
+            for t in tier.tolerations
+        ),
+        gpu_resource=tier.gpu_resource,
+        max_pods=tier.max_pods,
     )
 
 

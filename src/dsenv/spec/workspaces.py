@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Literal
 
 from dsenv.profile.types import parse_seconds
 from dsenv.spec import versions
+from dsenv.spec.image import qualified, registry_of
+from dsenv.spec.objectstore import ObjectStoreSpec
 from dsenv.spec.tiers import NodePoolSpec, mebibytes
 from dsenv.spec.versions import Chart
 
@@ -70,6 +72,9 @@ class WorkspacesSpec:
     gid: int
     host: str | None = None  # DNS name users reach the hub at
     auth: HubAuthSpec | None = None  # None: nobody can sign in (null authenticator)
+    storage_class: str | None = None  # home and hub volumes; None: the cluster's default
+    image_pull_secret: str | None = None  # target kubernetes: pull credentials of the image
+    object_store: ObjectStoreSpec | None = None  # target kubernetes: the servers' S3 store
 
     @property
     def default_profile(self) -> HubProfile | None:
@@ -113,7 +118,7 @@ def expand(team: Team, ctx: ExpandContext) -> WorkspacesSpec | None:
         namespace=ctx.names.namespace,
         labels=ctx.labels,
         service_account=ctx.names.service_accounts["workspaces"],
-        image=ws.image or ctx.image,
+        image=_image(team, ws, ctx),
         image_from_registry=ws.image is None and team.target.provider == "aws",
         profiles=tuple(profiles),
         groups={g: tuple(sorted(v.members)) for g, v in sorted(team.groups.items())},
@@ -124,7 +129,19 @@ def expand(team: Team, ctx: ExpandContext) -> WorkspacesSpec | None:
         gid=versions.WORKSPACE_GID,
         host=ws.host,
         auth=_hub_auth(ws),
+        storage_class=team.target.storage_classes.workspaces,
+        image_pull_secret=ctx.image_pull_secret,
+        object_store=ctx.object_store,
     )
+
+
+def _image(team: Team, ws: WorkspaceSettings, ctx: ExpandContext) -> str:
+    """The team image, or the profile's own: on target kubernetes a name without a registry
+    (`custom/notebook:1`) is one under the team's registry, never Docker Hub's."""
+    if ws.image is None:
+        return ctx.image
+    registry = registry_of(team)
+    return qualified(ws.image, registry) if registry else ws.image
 
 
 def _hub_auth(ws: WorkspaceSettings) -> HubAuthSpec | None:
