@@ -214,9 +214,8 @@ def in_cluster(spec: EnvironmentSpec, platform: Platform) -> tuple[TeamNamespace
     if spec.spark is not None and spec.spark.engine == "operator":
         SparkOperator(
             "spark",
-            SparkOperatorArgs(
-                spec.spark, image=platform.image or spec.spark.image, role_arn=roles.get("spark")
-            ),
+            # Spark's own image, pinned per Spark version (spec/versions.py `spark_image`)
+            SparkOperatorArgs(spec.spark, image=spec.spark.image, role_arn=roles.get("spark")),
             opts=opts,
         )
     if spec.kafka is not None and spec.kafka.engine == "strimzi":
