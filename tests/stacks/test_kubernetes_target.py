@@ -424,8 +424,10 @@ def test_a_kserve_of_the_teams_own_reads_models_from_the_store(tmp_path: Path) -
     team.write_text((PROFILES / "genomics.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     graph = offline(team).graph
     (kserve,) = _release(graph, "kserve")
-    assert kserve.inputs["values"]["kserve"]["storage"] == {
-        "s3": {"endpoint": "s3.lab.example:443", "useHttps": "1", "region": "us-east-1"}
+    assert kserve.inputs["values"]["kserve"]["storage"]["s3"] == {
+        "endpoint": "s3.lab.example:443",
+        "useHttps": "1",
+        "region": "us-east-1",
     }
 
 

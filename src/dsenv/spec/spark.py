@@ -97,6 +97,7 @@ class SparkSpec:
     driver_size: SparkPodSize
     executor_size: SparkPodSize
     submitters: tuple[str, ...] = ()  # service accounts that submit jobs (the workspaces')
+    region: str = ""  # aws: the region of the EMR resources' ARNs
     job_role: str = ""  # EMR: the job execution role
     virtual_cluster: str = ""  # EMR on EKS
     application: str = ""  # EMR Serverless
@@ -132,6 +133,7 @@ def expand(team: Team, ctx: ExpandContext) -> SparkSpec | None:
         driver_size=pod_size(ctx.pools[s.driver_tier]),
         executor_size=pod_size(ctx.pools[s.executor_tier]),
         submitters=(names.service_accounts["workspaces"],) if team.workspaces else (),
+        region=team.target.region or "",
         job_role=names.roles["emr-job"] if emr else "",
         virtual_cluster=names.emr_virtual_cluster if s.engine == "emr-on-eks" else "",
         application=names.emr_application if s.engine == "emr-serverless" else "",
