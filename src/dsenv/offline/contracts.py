@@ -93,7 +93,9 @@ class _Team:
     def singleuser(self) -> Mapping[str, Any]:
         return self.values.get("singleuser") or {}
 
-    def kube(self, kind: str, name: str | None = None, namespace: str | None = None) -> list[Resource]:
+    def kube(
+        self, kind: str, name: str | None = None, namespace: str | None = None
+    ) -> list[Resource]:
         out = []
         for r in self.graph:
             if not (r.custom and r.type.startswith("kubernetes:") and r.inputs.get("kind") == kind):
@@ -108,13 +110,17 @@ class _Team:
 
     def releases(self, chart: str) -> list[Resource]:
         return [
-            r for r in self.graph if r.type.startswith("kubernetes:helm.sh/") and chart_name(r) == chart
+            r
+            for r in self.graph
+            if r.type.startswith("kubernetes:helm.sh/") and chart_name(r) == chart
         ]
 
 
 def _team(graph: ResourceGraph) -> _Team | None:
     hubs = [
-        r for r in graph if r.type.startswith("kubernetes:helm.sh/") and chart_name(r) == "jupyterhub"
+        r
+        for r in graph
+        if r.type.startswith("kubernetes:helm.sh/") and chart_name(r) == "jupyterhub"
     ]
     if not hubs or not isinstance(hubs[0].inputs.get("values"), Mapping):
         return None
@@ -142,7 +148,9 @@ def users(graph: ResourceGraph) -> list[str]:
 
 def _groups(team: _Team) -> dict[str, list[str]]:
     load = ((team.values.get("hub") or {}).get("config") or {}).get("JupyterHub", {})
-    return {g: list((v or {}).get("users") or []) for g, v in (load.get("load_groups") or {}).items()}
+    return {
+        g: list((v or {}).get("users") or []) for g, v in (load.get("load_groups") or {}).items()
+    }
 
 
 def _allowed_tiers(team: _Team, user: str) -> dict[str, Link]:
@@ -157,7 +165,9 @@ def _allowed_tiers(team: _Team, user: str) -> dict[str, Link]:
             out[tier] = Link("group", True, f"the hub offers tier {tier} to every user")
         elif mine & set(allowed):
             out[tier] = Link(
-                "group", True, f"the hub offers tier {tier} to group {sorted(mine & set(allowed))[0]}"
+                "group",
+                True,
+                f"the hub offers tier {tier} to group {sorted(mine & set(allowed))[0]}",
             )
     return out
 
@@ -217,7 +227,9 @@ def _service_account(team: _Team, name: str, namespace: str) -> Link:
         return Link("identity", True, f"ServiceAccount {namespace}/{name}")
     role = _role_by_arn(team.graph, str(role_arn))
     if role is None:
-        return Link("identity", False, f"{namespace}/{name} names IAM role {role_arn}, which is not created")
+        return Link(
+            "identity", False, f"{namespace}/{name} names IAM role {role_arn}, which is not created"
+        )
     sub = f"system:serviceaccount:{namespace}:{name}"
     trusted = any(
         sub in _as_list(v)
@@ -240,11 +252,15 @@ def _role_grants(rules: Iterable[Any], group: str, resource: str, verbs: set[str
     for rule in rules:
         if not isinstance(rule, Mapping):
             continue
-        if group in (rule.get("apiGroups") or []) or "*" in (rule.get("apiGroups") or []):
-            if resource in (rule.get("resources") or []) or "*" in (rule.get("resources") or []):
-                granted = set(rule.get("verbs") or [])
-                if "*" in granted or verbs <= granted:
-                    return True
+        groups = rule.get("apiGroups") or []
+        resources = rule.get("resources") or []
+        granted = set(rule.get("verbs") or [])
+        if (
+            (group in groups or "*" in groups)
+            and (resource in resources or "*" in resources)
+            and ("*" in granted or verbs <= granted)
+        ):
+            return True
     return False
 
 
@@ -342,7 +358,9 @@ def _direction(
     isolating = []
     for policy in team.kube("NetworkPolicy", namespace=ns):
         spec = policy.inputs.get("spec") or {}
-        types = spec.get("policyTypes") or (["Ingress", "Egress"] if "egress" in spec else ["Ingress"])
+        types = spec.get("policyTypes") or (
+            ["Ingress", "Egress"] if "egress" in spec else ["Ingress"]
+        )
         if direction in types and _selects(spec.get("podSelector") or {}, labels):
             isolating.append(policy)
             for rule in spec.get(key) or []:
@@ -357,9 +375,7 @@ def _direction(
     return False, f"no NetworkPolicy in {ns} allows {direction.lower()} on port {port}"
 
 
-def _network(
-    team: _Team, what: str, dst: tuple[str, Mapping[str, str]], port: int
-) -> Link:
+def _network(team: _Team, what: str, dst: tuple[str, Mapping[str, str]], port: int) -> Link:
     src = (team.namespace, WORKSPACE_LABELS)
     out_ok, out = _direction(team, "Egress", src, dst, port)
     if not out_ok:
@@ -418,7 +434,11 @@ def _spark_operator(team: _Team, user: str, identity: Link) -> Iterator[Path]:
         spec = (app or {}).get("spec") or {}
         account = str(team.singleuser.get("serviceAccountName"))
         submit = _may(
-            team, account, team.namespace, "sparkoperator.k8s.io", "sparkapplications",
+            team,
+            account,
+            team.namespace,
+            "sparkoperator.k8s.io",
+            "sparkapplications",
             {"create", "get", "watch", "delete"},
         )
         logs = _may(team, account, team.namespace, "", "pods/log", {"get"})
@@ -426,14 +446,17 @@ def _spark_operator(team: _Team, user: str, identity: Link) -> Iterator[Path]:
         template = Link(
             "template",
             mount is not None,
-            f"mounted at {mount}" if mount else "the template ConfigMap is not mounted in the servers",
+            f"mounted at {mount}"
+            if mount
+            else "the template ConfigMap is not mounted in the servers",
         )
         image = str(spec.get("image") or "")
         workspace_image = (team.singleuser.get("image") or {}).get("name") or ""
         image_link = Link(
             "image",
             bool(image) and not image.startswith(f"{workspace_image}:"),
-            f"{image}" if image and not image.startswith(f"{workspace_image}:")
+            f"{image}"
+            if image and not image.startswith(f"{workspace_image}:")
             else f"the template runs {image or 'no image'}, not a Spark image",
         )
         driver = spec.get("driver") or {}
@@ -442,15 +465,21 @@ def _spark_operator(team: _Team, user: str, identity: Link) -> Iterator[Path]:
         driver_rbac = _may(team, driver_sa, team.namespace, "", "pods", {"create", "delete"})
         driver_rbac = Link(driver_rbac.what, driver_rbac.ok, f"driver: {driver_rbac.detail}")
         watching = [
-            r for r in team.releases("spark-operator")
-            if team.namespace in (((r.inputs.get("values") or {}).get("spark") or {}).get("jobNamespaces") or [])
+            r
+            for r in team.releases("spark-operator")
+            if team.namespace
+            in (((r.inputs.get("values") or {}).get("spark") or {}).get("jobNamespaces") or [])
         ]
         operator = Link(
             "operator",
             bool(watching) or not team.releases("spark-operator"),
-            "the team's Spark operator watches the namespace" if watching
-            else ("the cluster's shared Spark operator" if not team.releases("spark-operator")
-                  else f"no Spark operator watches {team.namespace}"),
+            "the team's Spark operator watches the namespace"
+            if watching
+            else (
+                "the cluster's shared Spark operator"
+                if not team.releases("spark-operator")
+                else f"no Spark operator watches {team.namespace}"
+            ),
         )
         fits = [
             _fit(
@@ -471,14 +500,20 @@ def _spark_operator(team: _Team, user: str, identity: Link) -> Iterator[Path]:
 
 
 def _spark_emr(team: _Team, user: str, identity: Link) -> Iterator[Path]:
-    jobs = [r for r in team.graph.of_type("aws:iam/role:Role") if r.capability == "spark" and "Emr" in (r.parent or "")]
+    jobs = [
+        r
+        for r in team.graph.of_type("aws:iam/role:Role")
+        if r.capability == "spark" and "Emr" in (r.parent or "")
+    ]
     if not jobs:
         return
     job_arn = jobs[0].outputs.get("arn")
-    account = team.kube("ServiceAccount", str(team.singleuser.get("serviceAccountName")), team.namespace)
-    role_arn = (((account[0].inputs.get("metadata") or {}).get("annotations") or {}) if account else {}).get(
-        "eks.amazonaws.com/role-arn", ""
+    account = team.kube(
+        "ServiceAccount", str(team.singleuser.get("serviceAccountName")), team.namespace
     )
+    role_arn = (
+        ((account[0].inputs.get("metadata") or {}).get("annotations") or {}) if account else {}
+    ).get("eks.amazonaws.com/role-arn", "")
     role = _role_by_arn(team.graph, str(role_arn))
     starts = passes = False
     for policy in team.graph.of_type("aws:iam/rolePolicy:RolePolicy"):
@@ -495,12 +530,16 @@ def _spark_emr(team: _Team, user: str, identity: Link) -> Iterator[Path]:
         starts and passes,
         "the workspaces' role may start job runs and pass the job role"
         if starts and passes
-        else ("the workspaces' role may not start job runs" if not starts
-              else f"the workspaces' role may not pass the job role {job_arn}"),
+        else (
+            "the workspaces' role may not start job runs"
+            if not starts
+            else f"the workspaces' role may not pass the job role {job_arn}"
+        ),
     )
     links = [identity, permission]
     templates = [
-        r for r in team.graph.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
+        r
+        for r in team.graph.of_type("aws:s3/bucketObjectv2:BucketObjectv2")
         if "pod-templates/" in str(r.inputs.get("key"))
     ]
     if any(r.type == "aws:emrcontainers/virtualCluster:VirtualCluster" for r in team.graph):
@@ -508,13 +547,21 @@ def _spark_emr(team: _Team, user: str, identity: Link) -> Iterator[Path]:
 
         for which in ("driver", "executor"):
             found = [t for t in templates if str(t.inputs.get("key")).endswith(f"/{which}.yaml")]
-            selector = (yaml.safe_load(str(found[0].inputs.get("content"))) or {}).get("spec", {}).get("nodeSelector") if found else None
+            selector = (
+                (yaml.safe_load(str(found[0].inputs.get("content"))) or {})
+                .get("spec", {})
+                .get("nodeSelector")
+                if found
+                else None
+            )
             tiers = _tier_of(team, selector) if found else []
             links.append(
                 Link(
                     "placement",
                     bool(tiers),
-                    f"{which} pod template on tier {tiers[0]}" if tiers else f"no {which} pod template on a tier",
+                    f"{which} pod template on tier {tiers[0]}"
+                    if tiers
+                    else f"no {which} pod template on a tier",
                 )
             )
     yield Path("spark", user, "EMR job run", tuple(links))
@@ -527,29 +574,55 @@ def _kafka(team: _Team, user: str) -> Iterator[Path]:
         name = (cluster.inputs.get("metadata") or {}).get("name")
         listeners = ((cluster.inputs.get("spec") or {}).get("kafka") or {}).get("listeners") or []
         port = next((int(li["port"]) for li in listeners if li.get("tls")), 9093)
-        brokers = (team.namespace, {"strimzi.io/cluster": str(name), "strimzi.io/kind": "Kafka", "strimzi.io/broker-role": "true"})
+        brokers = (
+            team.namespace,
+            {
+                "strimzi.io/cluster": str(name),
+                "strimzi.io/kind": "Kafka",
+                "strimzi.io/broker-role": "true",
+            },
+        )
         network = _network(team, f"brokers of {name}", brokers, port)
-        secret = ((env.get("KAFKA_SASL_PASSWORD") or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
-        users = {(u.inputs.get("metadata") or {}).get("name"): u for u in team.kube("KafkaUser", namespace=team.namespace)}
+        secret = ((env.get("KAFKA_SASL_PASSWORD") or {}).get("valueFrom") or {}).get(
+            "secretKeyRef"
+        ) or {}
+        users = {
+            (u.inputs.get("metadata") or {}).get("name"): u
+            for u in team.kube("KafkaUser", namespace=team.namespace)
+        }
         kuser = users.get(secret.get("name"))
         ca_mount = _mounted(team, "secret", f"{name}-cluster-ca-cert")
         bootstrap = (env.get("KAFKA_BOOTSTRAP_SERVERS") or {}).get("value")
         expected = f"{name}-kafka-bootstrap.{team.namespace}.svc:{port}"
         if kuser is None:
-            creds = Link("credentials", False, "no KafkaUser's password (KAFKA_SASL_PASSWORD) in the servers")
+            creds = Link(
+                "credentials", False, "no KafkaUser's password (KAFKA_SASL_PASSWORD) in the servers"
+            )
         elif ca_mount is None:
-            creds = Link("credentials", False, f"the cluster CA ({name}-cluster-ca-cert) is not mounted in the servers")
+            creds = Link(
+                "credentials",
+                False,
+                f"the cluster CA ({name}-cluster-ca-cert) is not mounted in the servers",
+            )
         elif bootstrap != expected:
-            creds = Link("credentials", False, f"KAFKA_BOOTSTRAP_SERVERS is {bootstrap}, not {expected}")
+            creds = Link(
+                "credentials", False, f"KAFKA_BOOTSTRAP_SERVERS is {bootstrap}, not {expected}"
+            )
         else:
-            creds = Link("credentials", True, f"KafkaUser {secret.get('name')}'s password, CA at {ca_mount}, {bootstrap}")
+            creds = Link(
+                "credentials",
+                True,
+                f"KafkaUser {secret.get('name')}'s password, CA at {ca_mount}, {bootstrap}",
+            )
         for topic in team.kube("KafkaTopic", namespace=team.namespace):
             topic_name = str((topic.inputs.get("spec") or {}).get("topicName"))
             if kuser is None:
                 acl = Link("acl", False, "no KafkaUser to hold ACLs")
             else:
                 ops: set[str] = set()
-                for a in ((kuser.inputs.get("spec") or {}).get("authorization") or {}).get("acls") or []:
+                for a in ((kuser.inputs.get("spec") or {}).get("authorization") or {}).get(
+                    "acls"
+                ) or []:
                     res = a.get("resource") or {}
                     if res.get("type") == "topic" and res.get("name") in (topic_name, "*"):
                         ops |= set(a.get("operations") or [])
@@ -559,24 +632,42 @@ def _kafka(team: _Team, user: str) -> Iterator[Path]:
                     f"{secret.get('name')} may {','.join(sorted(ops)) or 'nothing'} on {topic_name}",
                 )
             yield Path("kafka", user, topic_name, (network, creds, acl))
-    for msk in [r for r in team.graph if r.type in ("aws:msk/cluster:Cluster", "aws:msk/serverlessCluster:ServerlessCluster")]:
-        egress, how = _direction(team, "Egress", (team.namespace, WORKSPACE_LABELS), ("", {}), MSK_IAM_PORT)
+    for msk in [
+        r
+        for r in team.graph
+        if r.type in ("aws:msk/cluster:Cluster", "aws:msk/serverlessCluster:ServerlessCluster")
+    ]:
+        _, how = _direction(
+            team, "Egress", (team.namespace, WORKSPACE_LABELS), ("", {}), MSK_IAM_PORT
+        )
         # the brokers are addresses in the VPC: an ipBlock rule on the IAM port is the path
         cidr_rule = any(
-            any("ipBlock" in p for p in rule.get("to") or []) and _port(rule.get("ports"), MSK_IAM_PORT)
+            any("ipBlock" in p for p in rule.get("to") or [])
+            and _port(rule.get("ports"), MSK_IAM_PORT)
             for pol in team.kube("NetworkPolicy", namespace=team.namespace)
             for rule in (pol.inputs.get("spec") or {}).get("egress") or []
         )
-        network = Link("network", cidr_rule, "egress to the MSK IAM port" if cidr_rule else f"no egress to port {MSK_IAM_PORT}: {how}")
+        network = Link(
+            "network",
+            cidr_rule,
+            "egress to the MSK IAM port"
+            if cidr_rule
+            else f"no egress to port {MSK_IAM_PORT}: {how}",
+        )
         yield Path("kafka", user, str(msk.inputs.get("clusterName")), (network,))
 
 
 def _serving(team: _Team, user: str) -> Iterator[Path]:
     for isvc in team.kube("InferenceService", namespace=team.namespace):
         name = str((isvc.inputs.get("metadata") or {}).get("name"))
-        predictor = (team.namespace, {"serving.kserve.io/inferenceservice": name, "component": "predictor"})
+        predictor = (
+            team.namespace,
+            {"serving.kserve.io/inferenceservice": name, "component": "predictor"},
+        )
         network = _network(team, f"model {name}", predictor, PREDICTOR_PORT)
-        endpoint = Link("endpoint", True, f"http://{name}-predictor.{team.namespace}.svc.cluster.local")
+        endpoint = Link(
+            "endpoint", True, f"http://{name}-predictor.{team.namespace}.svc.cluster.local"
+        )
         yield Path("serving", user, name, (endpoint, network))
 
 
@@ -590,7 +681,9 @@ def access(graph: ResourceGraph, user: str) -> list[Path]:
     paths = [_workspace(team, user, tier, group) for tier, group in allowed.items()]
     if not allowed:
         return paths
-    identity = _service_account(team, str(team.singleuser.get("serviceAccountName")), team.namespace)
+    identity = _service_account(
+        team, str(team.singleuser.get("serviceAccountName")), team.namespace
+    )
     paths += list(_spark_operator(team, user, identity))
     paths += list(_spark_emr(team, user, identity))
     paths += list(_kafka(team, user))
@@ -625,7 +718,9 @@ def findings(graph: ResourceGraph) -> list[Finding]:
 
 def render_access(user: str, paths: list[Path]) -> str:
     if not paths:
-        return f"{user}: no workspace on any tier (not a member of a group with a tier, or no hub)\n"
+        return (
+            f"{user}: no workspace on any tier (not a member of a group with a tier, or no hub)\n"
+        )
     lines = []
     for path in paths:
         mark = "ok  " if path.ok else "FAIL"
