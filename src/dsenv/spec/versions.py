@@ -73,6 +73,9 @@ CODE_SERVER_VERSION = "4.105.1"
 #: The GitHub Actions runner, copied into the team image when the team has CI runners
 #: (ARC runs the runner from the team image: `/home/runner/run.sh`).
 ACTIONS_RUNNER_IMAGE = "ghcr.io/actions/actions-runner:2.329.0"
+#: Spark on the operator: the Python Kubernetes client in the team image, so a notebook can
+#: submit the SparkApplication template and read driver logs without kubectl.
+SPARK_SUBMIT_PACKAGES = ("kubernetes>=31,<36",)
 JAVA_PACKAGE = "openjdk-17-jre-headless"  # the JVM pyspark needs; Spark 3.5 and 4 run on 17
 DEFAULT_PYTHON = "3.12"  # the team env's Python when the profile declares only R
 DEFAULT_R = "4.4"  # R for tool rstudio when the profile declares no R
