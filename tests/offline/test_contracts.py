@@ -371,3 +371,62 @@ def test_an_emr_on_eks_team_passes_check_with_no_finding(tmp_path: Path) -> None
     assert code == 0, out
     assert "+ placement: driver pod template on tier small" in out
     assert "+ placement: executor pod template on tier large" in out
+
+
+# ---- what the paths rest on -------------------------------------------------------------------
+
+
+def test_brokers_get_their_tier_and_on_aws_spread_over_the_zones() -> None:
+    (pool,) = graph_of("fraud").of_type("kubernetes:kafka.strimzi.io/v1:KafkaNodePool")
+    spec = pool.inputs["spec"]
+    assert spec["resources"]["requests"] == {"cpu": "2000m", "memory": "8192Mi"}  # tier small
+    assert spec["jvmOptions"] == {"-Xms": "4096m", "-Xmx": "4096m"}
+    (spread,) = spec["template"]["pod"]["topologySpreadConstraints"]
+    assert spread["topologyKey"] == "topology.kubernetes.io/zone"
+    (kafka,) = graph_of("fraud").of_type("kubernetes:kafka.strimzi.io/v1:Kafka")
+    assert kafka.inputs["spec"]["kafka"]["rack"] == {"topologyKey": "topology.kubernetes.io/zone"}
+    # on premise: the brokers on the admins' general pool, no zone assumed
+    (pool,) = graph_of("genomics").of_type("kubernetes:kafka.strimzi.io/v1:KafkaNodePool")
+    pod = pool.inputs["spec"]["template"]["pod"]
+    (term,) = pod["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
+        "nodeSelectorTerms"
+    ]
+    assert term["matchExpressions"] == [
+        {"key": "node.lab.example/pool", "operator": "In", "values": ["general"]}
+    ]
+    assert "topologySpreadConstraints" not in pod
+
+
+def test_the_storage_initializer_context_is_restricted_and_checked() -> None:
+    from dsenv.offline.rules import rule
+
+    graph = _copy(graph_of("fraud"))
+    (kserve,) = [
+        r
+        for r in graph
+        if r.type.startswith("kubernetes:helm.sh/")
+        and str(r.inputs.get("chart")).endswith("/kserve")
+    ]
+    ctx = kserve.inputs["values"]["kserve"]["storage"]["containerSecurityContext"]
+    assert ctx["allowPrivilegeEscalation"] is False and ctx["capabilities"] == {"drop": ["ALL"]}
+    assert ctx["runAsNonRoot"] is True and ctx["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert not list(rule("pod-security-restricted").check(graph))
+    del kserve.inputs["values"]["kserve"]["storage"]["containerSecurityContext"]
+    hits = list(rule("pod-security-restricted").check(graph))
+    assert hits and all("kserve.storage-initializer" in h.message for h in hits), hits
+
+
+def test_the_emr_submitter_may_pass_only_the_job_role() -> None:
+    graph = graph_of("vision")
+    (policy,) = [r for r in graph if r.name == "spark-emr-submitter"]
+    (job,) = [r for r in graph.of_type("aws:iam/role:Role") if r.name == "spark-emr-job"]
+    statements = json.loads(policy.inputs["policy"])["Statement"]
+    passes = [s for s in statements if "iam:PassRole" in s["Action"]]
+    assert [s["Resource"] for s in passes] == [job.outputs["arn"]]
+    assert policy.inputs["role"] == "acme-vision-workspaces"
+    actions = {
+        a
+        for s in statements
+        for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
+    }
+    assert {"emr-serverless:StartJobRun", "emr-serverless:GetJobRun"} <= actions
