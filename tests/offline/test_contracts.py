@@ -430,3 +430,28 @@ def test_the_emr_submitter_may_pass_only_the_job_role() -> None:
         for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])
     }
     assert {"emr-serverless:StartJobRun", "emr-serverless:GetJobRun"} <= actions
+
+
+def test_an_msk_team_reaches_its_cluster_with_its_role(tmp_path: Path) -> None:
+    from dsenv.offline.capture import capture_spec
+    from dsenv.profile.load import load_team
+    from dsenv.spec.expand import expand_profile
+
+    (tmp_path / "org").mkdir()
+    for org in (PROFILES / "org").glob("*.yaml"):
+        (tmp_path / "org" / org.name).write_text(org.read_text(encoding="utf-8"), encoding="utf-8")
+    text = (PROFILES / "fraud.yaml").read_text(encoding="utf-8")
+    start, end = text.index("kafka:\n"), text.index("ci_runners:")
+    team = tmp_path / "fraud.yaml"
+    team.write_text(
+        text[:start] + "kafka: {engine: msk, brokers: 2}\n" + text[end:], encoding="utf-8"
+    )
+    graph = capture_spec(expand_profile(load_team(team)))
+    (path,) = [p for p in contracts.access(graph, "bob") if p.contract == "kafka"]
+    assert path.ok, path.missing
+    assert [link.what for link in path.links] == ["network", "credentials"]
+    broken = _copy(graph)
+    broken.resources.remove(next(r for r in broken if r.name == "identity-workspaces-kafka"))
+    (path,) = [p for p in contracts.access(broken, "bob") if p.contract == "kafka"]
+    link = _missing(path)
+    assert link.what == "credentials" and "kafka-cluster:Connect" in link.detail

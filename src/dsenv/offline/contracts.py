@@ -654,7 +654,40 @@ def _kafka(team: _Team, user: str) -> Iterator[Path]:
             if cidr_rule
             else f"no egress to port {MSK_IAM_PORT}: {how}",
         )
-        yield Path("kafka", user, str(msk.inputs.get("clusterName")), (network,))
+        yield Path(
+            "kafka", user, str(msk.inputs.get("clusterName")), (network, _msk_credentials(team))
+        )
+
+
+def _workspace_role(team: _Team) -> Resource | None:
+    account = team.kube(
+        "ServiceAccount", str(team.singleuser.get("serviceAccountName")), team.namespace
+    )
+    meta = (account[0].inputs.get("metadata") or {}) if account else {}
+    arn = (meta.get("annotations") or {}).get("eks.amazonaws.com/role-arn")
+    return _role_by_arn(team.graph, str(arn)) if arn else None
+
+
+def _msk_credentials(team: _Team) -> Link:
+    """MSK's IAM auth: the workspaces' role may connect, read and write."""
+    role = _workspace_role(team)
+    if role is None:
+        return Link("credentials", False, "the workspaces have no IAM role")
+    granted: set[str] = set()
+    for policy in team.graph.of_type("aws:iam/rolePolicy:RolePolicy"):
+        if policy.inputs.get("role") == role.inputs.get("name"):
+            for st in _statements(policy.inputs.get("policy")):
+                if st.get("Effect") == "Allow":
+                    granted |= {str(a) for a in _as_list(st.get("Action"))}
+    need = {"kafka-cluster:Connect", "kafka-cluster:ReadData", "kafka-cluster:WriteData"}
+    if not need <= granted:
+        return Link(
+            "credentials",
+            False,
+            f"the workspaces' role {role.inputs.get('name')} may not "
+            + ", ".join(sorted(need - granted)),
+        )
+    return Link("credentials", True, f"IAM role {role.inputs.get('name')}: connect, read, write")
 
 
 def _serving(team: _Team, user: str) -> Iterator[Path]:
