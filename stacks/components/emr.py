@@ -15,6 +15,7 @@ import pulumi_aws as aws
 import yaml
 
 from dsenv.capabilities import component_type
+from dsenv.spec.names import base36
 from dsenv.spec.spark import SparkPodSize, SparkSpec
 from dsenv.spec.tiers import NodePoolSpec
 from dsenv.stacks.components.identity import STS_AUDIENCE, service_principal_trust, spark_policy
@@ -23,17 +24,6 @@ from dsenv.stacks.components.kube import manifest_resource
 #: The identity EMR on EKS acts as inside the cluster (fixed by the service).
 EMR_CONTAINERS_USER = "emr-containers"
 EMR_CONTAINERS_SERVICE_ROLE = "AWSServiceRoleForAmazonEMRContainers"
-_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def base36(text: str) -> str:
-    """EMR on EKS names job service accounts after the base36 of the role name."""
-    number = int.from_bytes(text.encode(), "big")
-    digits = ""
-    while number:
-        number, rem = divmod(number, 36)
-        digits = _BASE36[rem] + digits
-    return digits or "0"
 
 
 def emr_on_eks_trust_policy(

@@ -352,7 +352,7 @@ _EMR_JOB_SUB = re.compile(
 
 def _is_emr_job_trust(like: Any, role_name: str) -> bool:
     """StringLike holds one `sub` pattern: EMR on EKS's job service accounts of this role."""
-    from dsenv.stacks.components.emr import base36
+    from dsenv.spec.names import base36
 
     if not isinstance(like, Mapping) or len(like) != 1:
         return False

@@ -120,6 +120,20 @@ class Names(NamedTuple):
     checked: tuple[PhysicalName, ...] = ()
 
 
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36(text: str) -> str:
+    """EMR on EKS names a job run's service accounts after the base36 of the job role's
+    name (`emr-containers-sa-<kind>-<id>-<account>-<base36(role)>`)."""
+    number = int.from_bytes(text.encode(), "big")
+    digits = ""
+    while number:
+        number, rem = divmod(number, 36)
+        digits = _BASE36[rem] + digits
+    return digits or "0"
+
+
 def prefix_of(org: str | None, team: str) -> str:
     return f"{org}-{team}" if org else team
 
