@@ -21,7 +21,7 @@ For every user of every group (every user, when the team has no groups), one pat
   to its predictor port is open.
 
 A path is a list of links; a failed one names the first missing link. Sizes are checked
-against the tier's own size (`dsenv.io/tiers` on the team namespace): the tier's size is
+against the tier's own size (`dsenv.io/compute-tiers` on the team namespace): the tier's size is
 what one pod may request; whether that size fits the tier's nodes is the node-fit rules'
 business, not this module's.
 """
@@ -36,8 +36,8 @@ from typing import Any
 from dsenv.offline.graph import Resource, ResourceGraph
 from dsenv.offline.rules import Finding, _as_list, _statements, chart_name
 from dsenv.profile.types import parse_bytes, parse_millicpu
+from dsenv.spec.base import TIERS_ANNOTATION
 
-TIERS_ANNOTATION = "dsenv.io/tiers"
 #: The labels KubeSpawner gives a user server (Zero to JupyterHub `singleuser` pods).
 WORKSPACE_LABELS = {"app": "jupyterhub", "component": "singleuser-server"}
 #: RawDeployment predictors listen on the model server's port (KServe's default 8080).

@@ -48,7 +48,7 @@ class NamespaceSpec:
 
 
 #: The team namespace's annotation holding its tiers: {tier: {cpu, memory, gpus, nodeSelector}}.
-TIERS_ANNOTATION = "dsenv.io/tiers"
+TIERS_ANNOTATION = "dsenv.io/compute-tiers"
 
 
 def tiers_annotation(pools: list[NodePoolSpec]) -> str:
