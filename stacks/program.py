@@ -90,7 +90,7 @@ def program(spec: EnvironmentSpec) -> None:
                 pulumi.export("artifacts_bucket", spec.object_store.artifacts_bucket)
     namespace, team_provider = in_cluster(spec, platform)
     if platform.aws is not None:
-        aws_engines(spec, platform.aws, namespace, team_provider)
+        aws_engines(spec, platform.aws, namespace, team_provider, platform.role_arns)
 
 
 def aws_platform(spec: EnvironmentSpec) -> Platform:
@@ -144,7 +144,11 @@ def aws_platform(spec: EnvironmentSpec) -> Platform:
 
 
 def aws_engines(
-    spec: EnvironmentSpec, base: AwsBase, namespace: TeamNamespace, team_provider: k8s.Provider
+    spec: EnvironmentSpec,
+    base: AwsBase,
+    namespace: TeamNamespace,
+    team_provider: k8s.Provider,
+    role_arns: dict[str, pulumi.Output[str]] | None = None,
 ) -> None:
     """Spark on EMR and Kafka on MSK, when the profile chooses them."""
     provider, network, cluster, storage = base.provider, base.network, base.cluster, base.storage
@@ -161,6 +165,9 @@ def aws_engines(
                 oidc_issuer=cluster.oidc_issuer,
                 vpc_id=network.vpc_id,
                 subnet_ids=network.private_subnet_ids,
+                artifacts_bucket=storage.bucket_names["artifacts"],
+                # the workspaces submit the team's jobs
+                submitter_role_arn=(role_arns or {}).get("workspaces"),
             ),
             # EMR on EKS writes RBAC into the team namespace: the cluster provider, after the namespace
             opts=pulumi.ResourceOptions(
@@ -171,6 +178,8 @@ def aws_engines(
         pulumi.export("spark_job_role_arn", emr.job_role_arn)
         if emr.virtual_cluster_id is not None:
             pulumi.export("emr_virtual_cluster_id", emr.virtual_cluster_id)
+        if emr.spark_conf is not None:
+            pulumi.export("emr_spark_conf", emr.spark_conf)
         if emr.application_id is not None:
             pulumi.export("emr_serverless_application_id", emr.application_id)
 
@@ -214,9 +223,8 @@ def in_cluster(spec: EnvironmentSpec, platform: Platform) -> tuple[TeamNamespace
     if spec.spark is not None and spec.spark.engine == "operator":
         SparkOperator(
             "spark",
-            SparkOperatorArgs(
-                spec.spark, image=platform.image or spec.spark.image, role_arn=roles.get("spark")
-            ),
+            # Spark's own image, pinned per Spark version (spec/versions.py `spark_image`)
+            SparkOperatorArgs(spec.spark, image=spec.spark.image, role_arn=roles.get("spark")),
             opts=opts,
         )
     if spec.kafka is not None and spec.kafka.engine == "strimzi":

@@ -7,11 +7,14 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from dsenv.errors import ExitCode, UsageError
+
+if TYPE_CHECKING:
+    from dsenv.offline.graph import ResourceGraph
 
 ProfileArg = Annotated[
     Path,
@@ -238,8 +241,18 @@ def check(
         str | None,
         typer.Option(help="Kubernetes version for core schemas (default: the profile's)."),
     ] = None,
+    access: Annotated[
+        str | None,
+        typer.Option(
+            "--access",
+            metavar="USER",
+            help="Print each path USER has from a notebook (workspace per tier, Spark, each "
+            "topic, each model) and every link of it; exit 1 if one is broken.",
+        ),
+    ] = None,
 ) -> None:
-    """Schemas (core, CRDs, chart values) and security rules. Exit 1 on findings."""
+    """Schemas (core, CRDs, chart values), security rules and usability contracts. Exit 1 on
+    findings."""
     from dsenv.offline.check import check as run
     from dsenv.offline.check import (
         check_kubernetes_version,
@@ -260,6 +273,9 @@ def check(
             "a plan JSON file does not name its Kubernetes version; pass --kubernetes-version"
         )
     check_kubernetes_version(version)
+    if access is not None:
+        _print_access(env.graph, access, json_format=format is CheckFormat.json)
+        return
     report = run(
         env.graph,
         kubernetes_version=version,
@@ -273,6 +289,24 @@ def check(
         nl=format is CheckFormat.json,
     )
     if report.findings:
+        raise typer.Exit(int(ExitCode.FINDINGS))
+
+
+def _print_access(graph: ResourceGraph, user: str, *, json_format: bool) -> None:
+    from dsenv.offline import contracts
+
+    known = contracts.users(graph)
+    if user not in known:
+        raise UsageError(
+            f"--access {user}: not a user of the team's hub; its users are: "
+            + (", ".join(known) if known else "none (the team has no workspaces)")
+        )
+    paths = contracts.access(graph, user)
+    if json_format:
+        typer.echo(json.dumps({"user": user, "paths": [p.to_json() for p in paths]}, indent=2))
+    else:
+        typer.echo(contracts.render_access(user, paths), nl=False)
+    if any(not p.ok for p in paths):
         raise typer.Exit(int(ExitCode.FINDINGS))
 
 

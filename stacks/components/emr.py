@@ -8,29 +8,22 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
+import yaml
 
 from dsenv.capabilities import component_type
-from dsenv.spec.spark import SparkSpec
+from dsenv.spec.names import base36
+from dsenv.spec.spark import SparkPodSize, SparkSpec
+from dsenv.spec.tiers import NodePoolSpec
 from dsenv.stacks.components.identity import STS_AUDIENCE, service_principal_trust, spark_policy
 from dsenv.stacks.components.kube import manifest_resource
 
 #: The identity EMR on EKS acts as inside the cluster (fixed by the service).
 EMR_CONTAINERS_USER = "emr-containers"
 EMR_CONTAINERS_SERVICE_ROLE = "AWSServiceRoleForAmazonEMRContainers"
-_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-
-
-def base36(text: str) -> str:
-    """EMR on EKS names job service accounts after the base36 of the role name."""
-    number = int.from_bytes(text.encode(), "big")
-    digits = ""
-    while number:
-        number, rem = divmod(number, 36)
-        digits = _BASE36[rem] + digits
-    return digits or "0"
 
 
 def emr_on_eks_trust_policy(
@@ -136,6 +129,106 @@ def serverless_maximum_capacity(
     }
 
 
+#: EMR's Spark images run as the `hadoop` user (EMR on EKS guide, "Customizing Docker images":
+#: `USER hadoop:hadoop`, uid 999).
+EMR_UID = 999
+POD_TEMPLATE_PREFIX = "dsenv/emr/pod-templates"
+
+
+def submitter_policy(
+    engine: str, region: str, account: str, target_id: str, job_role_arn: str
+) -> str:
+    """What a workspace needs to run jobs on the team's EMR: start, follow and cancel job
+    runs on its virtual cluster (EMR on EKS) or application (EMR Serverless), and pass the
+    job role, and only that role, to them. ARNs as the services' authorization reference
+    writes them: `/virtualclusters/<id>[/jobruns/*]`, `/applications/<id>[/jobruns/*]`."""
+    if engine == "emr-on-eks":
+        service, target, describe = (
+            "emr-containers",
+            f"/virtualclusters/{target_id}",
+            "DescribeJobRun",
+        )
+    else:
+        service, target, describe = "emr-serverless", f"/applications/{target_id}", "GetJobRun"
+    base = f"arn:aws:{service}:{region}:{account}:{target}"
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "StartJobRuns",
+                    "Effect": "Allow",
+                    "Action": [f"{service}:StartJobRun", f"{service}:ListJobRuns"],
+                    "Resource": base,
+                },
+                {
+                    "Sid": "FollowJobRuns",
+                    "Effect": "Allow",
+                    "Action": [f"{service}:{describe}", f"{service}:CancelJobRun"],
+                    "Resource": f"{base}/jobruns/*",
+                },
+                {
+                    "Sid": "PassJobRole",
+                    "Effect": "Allow",
+                    "Action": "iam:PassRole",
+                    "Resource": job_role_arn,
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def pod_template(pool: NodePoolSpec, container: str) -> dict[str, Any]:
+    """An EMR on EKS pod template: the tier's nodes and tolerations, and a `restricted`
+    security context (the team namespace enforces it)."""
+    from dsenv.stacks.components.podsecurity import (
+        restricted_container_context,
+        restricted_pod_context,
+    )
+
+    spec: dict[str, Any] = {
+        "nodeSelector": dict(pool.node_selector),
+        "securityContext": restricted_pod_context(
+            run_as_user=EMR_UID, run_as_group=EMR_UID, fs_group=EMR_UID
+        ),
+        "containers": [
+            {
+                "name": container,
+                "securityContext": restricted_container_context(
+                    run_as_user=EMR_UID, run_as_group=EMR_UID
+                ),
+            }
+        ],
+    }
+    if pool.tolerations:
+        spec["tolerations"] = pool.toleration_manifests()
+    return {"apiVersion": "v1", "kind": "Pod", "spec": spec}
+
+
+def _size_conf(role: str, size: SparkPodSize) -> dict[str, str]:
+    return {
+        f"spark.{role}.cores": str(size.cores),
+        f"spark.kubernetes.{role}.request.cores": f"{size.cpu_millis}m",
+        f"spark.kubernetes.{role}.limit.cores": f"{size.cpu_millis}m",
+        f"spark.{role}.memory": f"{size.heap_mib}m",
+        f"spark.{role}.memoryOverhead": f"{size.overhead_mib}m",
+    }
+
+
+def emr_spark_conf(spark: SparkSpec, bucket: str) -> dict[str, str]:
+    """The `spark-defaults` a job run on the team's virtual cluster uses: pods on the tiers
+    (pod templates in the artifacts bucket, read with the job role) and sized to fit them."""
+    base = f"s3://{bucket}/{POD_TEMPLATE_PREFIX}"
+    return {
+        "spark.kubernetes.driver.podTemplateFile": f"{base}/driver.yaml",
+        "spark.kubernetes.executor.podTemplateFile": f"{base}/executor.yaml",
+        **_size_conf("driver", spark.driver_size),
+        **_size_conf("executor", spark.executor_size),
+        "spark.dynamicAllocation.maxExecutors": str(spark.max_executors),
+    }
+
+
 @dataclass
 class EmrArgs:
     spark: SparkSpec  # engine emr-on-eks or emr-serverless
@@ -146,10 +239,14 @@ class EmrArgs:
     oidc_issuer: pulumi.Input[str]
     vpc_id: pulumi.Input[str]  # emr-serverless: the workers' network
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]
+    artifacts_bucket: pulumi.Input[str] = ""  # emr-on-eks: where the pod templates are
+    #: the workspaces' IAM role, which gets the submitter policy (None: no workspaces)
+    submitter_role_arn: pulumi.Input[str] | None = None
 
 
 class Emr(pulumi.ComponentResource):
     job_role_arn: pulumi.Output[str]
+    spark_conf: pulumi.Output[dict[str, str]] | None = None  # emr-on-eks: spark-defaults
     virtual_cluster_id: pulumi.Output[str] | None = None
     application_id: pulumi.Output[str] | None = None
 
@@ -233,6 +330,22 @@ class Emr(pulumi.ComponentResource):
         )
         self.job_role_arn = role.arn
         self.virtual_cluster_id = virtual.id
+        for which, pool, container in (
+            ("driver", spark.driver, "spark-kubernetes-driver"),
+            ("executor", spark.executor, "spark-kubernetes-executor"),
+        ):
+            aws.s3.BucketObjectv2(
+                f"{name}-{which}-pod-template",
+                bucket=args.artifacts_bucket,
+                key=f"{POD_TEMPLATE_PREFIX}/{which}.yaml",
+                content=yaml.safe_dump(pod_template(pool, container), sort_keys=False),
+                content_type="application/yaml",
+                opts=child,
+            )
+        self.spark_conf = pulumi.Output.from_input(args.artifacts_bucket).apply(
+            lambda bucket: emr_spark_conf(spark, bucket)
+        )
+        self._submitter(name, args, account, virtual.id, role.arn)
 
     def _serverless(
         self, name: str, args: EmrArgs, account: pulumi.Output[str], policy: pulumi.Output[str]
@@ -289,3 +402,27 @@ class Emr(pulumi.ComponentResource):
         )
         self.job_role_arn = role.arn
         self.application_id = app.id
+        self._submitter(name, args, account, app.id, role.arn)
+
+    def _submitter(
+        self,
+        name: str,
+        args: EmrArgs,
+        account: pulumi.Output[str],
+        target_id: pulumi.Output[str],
+        job_role_arn: pulumi.Output[str],
+    ) -> None:
+        """The submitter policy, on the workspaces' role."""
+        if args.submitter_role_arn is None:
+            return
+        engine, region = args.spark.engine, args.spark.region
+        aws.iam.RolePolicy(
+            f"{name}-submitter",
+            role=pulumi.Output.from_input(args.submitter_role_arn).apply(
+                lambda arn: arn.rsplit("/", 1)[-1]
+            ),
+            policy=pulumi.Output.all(account, target_id, job_role_arn).apply(
+                lambda a: submitter_policy(engine, region, a[0], a[1], a[2])
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )

@@ -139,36 +139,15 @@ def serving_policy(artifacts_bucket_arn: str, model_uris: Sequence[str] = ()) ->
     return _doc(*statements)
 
 
-def runners_policy(repository_arn: str, artifacts_bucket_arn: str) -> str:
-    """Push to the team repository only; GetAuthorizationToken has no resource scope in IAM."""
-    return _doc(
-        {
-            "Sid": "RegistryLogin",
-            "Effect": "Allow",
-            "Action": "ecr:GetAuthorizationToken",
-            "Resource": "*",
-        },
-        {
-            "Sid": "PushTeamImage",
-            "Effect": "Allow",
-            "Action": [
-                "ecr:BatchCheckLayerAvailability",
-                "ecr:BatchGetImage",
-                "ecr:CompleteLayerUpload",
-                "ecr:DescribeImages",
-                "ecr:GetDownloadUrlForLayer",
-                "ecr:InitiateLayerUpload",
-                "ecr:PutImage",
-                "ecr:UploadLayerPart",
-            ],
-            "Resource": repository_arn,
-        },
-        *_bucket_read_write("Artifacts", artifacts_bucket_arn),
-    )
+def runners_policy(artifacts_bucket_arn: str) -> str:
+    """The artifacts bucket, read and write. No registry push: a runner pod runs under
+    Pod Security `restricted` with no container engine, so nothing on it can build an image
+    (the team image is built by `dsenv image workflow` on the CI provider's own runners)."""
+    return _doc(*_bucket_read_write("Artifacts", artifacts_bucket_arn))
 
 
 def kafka_client_policy(region: str, account: str, cluster_name: str) -> str:
-    """MSK IAM access for a workload: connect, read and write the team cluster's topics and
+    """MSK IAM access for a workload: connect, create, read and write the team cluster's topics and
     consumer groups. ARNs are built from the cluster name (the UUID part is a wildcard) so
     workload roles do not wait on the MSK cluster."""
     base = f"arn:aws:kafka:{region}:{account}"
@@ -182,7 +161,10 @@ def kafka_client_policy(region: str, account: str, cluster_name: str) -> str:
         {
             "Sid": "Topics",
             "Effect": "Allow",
+            # CreateTopic: MSK has no topic API and auto-creation is off, so the team's
+            # clients create their topics (declared topics are refused at validate)
             "Action": [
+                "kafka-cluster:CreateTopic",
                 "kafka-cluster:DescribeTopic",
                 "kafka-cluster:ReadData",
                 "kafka-cluster:WriteData",
@@ -223,9 +205,7 @@ def _policy_for(purpose: str, args: IdentityArgs) -> pulumi.Output[str]:
             lambda a: serving_policy(a, args.identity.model_uris)
         )
     if purpose == "runners":
-        return pulumi.Output.all(args.repository_arn, args.artifacts_bucket_arn).apply(
-            lambda a: runners_policy(a[0], a[1])
-        )
+        return pulumi.Output.from_input(args.artifacts_bucket_arn).apply(runners_policy)
     raise ValueError(f"no policy for workload {purpose!r}")
 
 

@@ -11,14 +11,15 @@ from pulumi_kubernetes.apiextensions import CustomResource
 
 from dsenv.capabilities import component_type
 from dsenv.spec.base import restricted_labels
-from dsenv.spec.kafka import KafkaSpec, KafkaUserSpec
+from dsenv.spec.kafka import STRIMZI_TLS_PORT, KafkaSpec, KafkaUserSpec
+from dsenv.spec.tiers import mebibytes
 from dsenv.stacks.components.kube import helm_release, manifest_resource
 from dsenv.stacks.components.namespace import namespace_manifest
 from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
 
 API_VERSION = "kafka.strimzi.io/v1"
 STRIMZI_UID = 1001  # the uid of every Strimzi image
-TLS_PORT = 9093
+TLS_PORT = STRIMZI_TLS_PORT
 NODE_POOL = "dual-role"
 
 
@@ -80,6 +81,13 @@ def kafka_resource(kafka: KafkaSpec) -> dict[str, Any]:
                     }
                 ],
                 "authorization": {"type": "simple"},
+                # brokers know their zone (Strimzi's init container reads the node label),
+                # and replicas of a partition go to different zones
+                **(
+                    {"rack": {"topologyKey": kafka.rack_topology_key}}
+                    if kafka.rack_topology_key
+                    else {}
+                ),
                 "config": {
                     "min.insync.replicas": kafka.min_insync_replicas,
                     "default.replication.factor": replication,
@@ -87,6 +95,14 @@ def kafka_resource(kafka: KafkaSpec) -> dict[str, Any]:
                     "transaction.state.log.replication.factor": replication,
                     "transaction.state.log.min.isr": kafka.min_insync_replicas,
                     "auto.create.topics.enable": False,
+                    # with rack awareness, consumers read from a replica in their own zone
+                    **(
+                        {
+                            "replica.selector.class": "org.apache.kafka.common.replica.RackAwareReplicaSelector"
+                        }
+                        if kafka.rack_topology_key
+                        else {}
+                    ),
                 },
                 "template": {
                     "pod": _pod(),
@@ -107,7 +123,55 @@ def kafka_resource(kafka: KafkaSpec) -> dict[str, Any]:
     }
 
 
+def broker_requests(kafka: KafkaSpec) -> dict[str, str]:
+    """One broker's requests and limits: its tier's cpu and memory."""
+    assert kafka.pool is not None
+    return {"cpu": f"{kafka.pool.cpu_millis}m", "memory": mebibytes(kafka.pool.memory_bytes)}
+
+
+def broker_pod(kafka: KafkaSpec) -> dict[str, Any]:
+    """The brokers' pod template: on their tier's nodes (Strimzi's pod template has no
+    nodeSelector: a required node affinity on the same labels), with its tolerations, and on
+    aws spread over the zones."""
+    pod = _pod()
+    pool = kafka.pool
+    assert pool is not None
+    if pool.node_selector:
+        pod["affinity"] = {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {"key": k, "operator": "In", "values": [v]}
+                                for k, v in sorted(pool.node_selector.items())
+                            ]
+                        }
+                    ]
+                }
+            }
+        }
+    if pool.tolerations:
+        pod["tolerations"] = pool.toleration_manifests()
+    if kafka.rack_topology_key:
+        pod["topologySpreadConstraints"] = [
+            {
+                "maxSkew": 1,
+                "topologyKey": kafka.rack_topology_key,
+                "whenUnsatisfiable": "DoNotSchedule",
+                "labelSelector": {
+                    "matchLabels": {
+                        "strimzi.io/cluster": kafka.cluster_name,
+                        "strimzi.io/pool-name": NODE_POOL,
+                    }
+                },
+            }
+        ]
+    return pod
+
+
 def node_pool_resource(kafka: KafkaSpec) -> dict[str, Any]:
+    heap = f"{kafka.broker_heap_mib}m"
     return {
         "apiVersion": API_VERSION,
         "kind": "KafkaNodePool",
@@ -128,8 +192,10 @@ def node_pool_resource(kafka: KafkaSpec) -> dict[str, Any]:
                     }
                 ],
             },
+            "resources": {"requests": broker_requests(kafka), "limits": broker_requests(kafka)},
+            "jvmOptions": {"-Xms": heap, "-Xmx": heap},
             "template": {
-                "pod": _pod(),
+                "pod": broker_pod(kafka),
                 "kafkaContainer": _container(),
                 "initContainer": _container(),
             },
@@ -193,7 +259,7 @@ def user_resources(kafka: KafkaSpec) -> list[dict[str, Any]]:
 
 
 def bootstrap_address(kafka: KafkaSpec) -> str:
-    return f"{kafka.cluster_name}-kafka-bootstrap.{kafka.namespace}.svc:{TLS_PORT}"
+    return kafka.bootstrap
 
 
 def _custom(name: str, obj: dict[str, Any], opts: pulumi.ResourceOptions) -> CustomResource:

@@ -1,8 +1,9 @@
 """Kafka on Amazon MSK: provisioned (IAM auth, TLS only, encrypted at rest with the team KMS
 key) or serverless, in the private subnets, reachable only from the EKS cluster.
 
-MSK has no API for topics: the profile's topics are created by clients (auto-creation is
-off, so a topic exists only when a workload with IAM rights creates it).
+MSK has no API for topics: a profile that declares topics or users for MSK is refused at
+validate (`profile/checks.py`), and the team's clients create their topics with their IAM
+role (`kafka-cluster:CreateTopic`; auto-creation stays off, so a typo never makes a topic).
 """
 
 from __future__ import annotations

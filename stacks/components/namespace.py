@@ -44,12 +44,13 @@ HUB_PROXY_PORT = 8000
 MSK_IAM_PORT = 9098
 
 
-def namespace_manifest(name: str, labels: Mapping[str, str]) -> dict[str, Any]:
-    return {
-        "apiVersion": "v1",
-        "kind": "Namespace",
-        "metadata": {"name": name, "labels": dict(labels)},
-    }
+def namespace_manifest(
+    name: str, labels: Mapping[str, str], annotations: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "labels": dict(labels)}
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
 
 
 def quota_manifest(ns: NamespaceSpec, labels: Mapping[str, str]) -> dict[str, Any]:
@@ -244,7 +245,7 @@ def network_policy_manifests(spec: NamespaceSpec) -> list[dict[str, Any]]:
 def team_namespace_manifests(spec: NamespaceSpec) -> list[dict[str, Any]]:
     """Every object TeamNamespace creates, as plain manifests (namespace first)."""
     return [
-        namespace_manifest(spec.name, spec.labels),
+        namespace_manifest(spec.name, spec.labels, spec.annotations),
         quota_manifest(spec, spec.object_labels),
         limit_range_manifest(spec, spec.object_labels),
         *network_policy_manifests(spec),

@@ -283,6 +283,11 @@ CHART_CONTEXTS: dict[str, tuple[ValuesContext, ...]] = {
             "kserve.controller.securityContext",
             "kserve.controller.containerSecurityContext",
         ),
+        # the storage initializer KServe injects into every predictor pod: the chart writes
+        # this context into the ClusterStorageContainer `default`
+        # (charts/kserve-resources/templates/clusterstoragecontainer.yaml), the only place
+        # the injected container takes one from (kserve/kserve#5373)
+        _ctx("storage-initializer", None, "kserve.storage.containerSecurityContext"),
     ),
     "cluster-autoscaler": (_ctx("autoscaler", "securityContext", "containerSecurityContext"),),
     "cert-manager": (

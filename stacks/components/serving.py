@@ -23,6 +23,10 @@ from dsenv.stacks.components.podsecurity import (
 )
 
 MODEL_UID = 1000  # the KServe model-server images run as a non-root numeric user
+#: The storage-initializer image's user (kserve/kserve `python/storage-initializer.Dockerfile`
+#: declares uid 1000; kserve/kserve#5855).
+STORAGE_INITIALIZER_UID = 1000
+SCALE_TARGET_PERCENT = 70  # the predictors' HPA target CPU utilisation
 
 
 def cert_manager_values() -> dict[str, Any]:
@@ -47,13 +51,22 @@ def kserve_values(store: ObjectStoreSpec | None = None) -> dict[str, Any]:
                 "containerSecurityContext": restricted_container_context(
                     run_as_user=NOBODY, read_only_root=True
                 ),
-            }
+            },
+            # KServe injects the storage initializer into every predictor pod with the
+            # context of the ClusterStorageContainer `default`, which the chart writes from
+            # this value; without it `restricted` admission refuses the predictor pods
+            # (kserve/kserve#5373: the injector sets none of its own)
+            "storage": {
+                "containerSecurityContext": restricted_container_context(
+                    run_as_user=STORAGE_INITIALIZER_UID
+                )
+            },
         }
     }
     if store is not None:
         # the team's own KServe: its storage initializer downloads s3:// models from the
         # team's store (the chart's `kserve.storage.s3`, KServe's cluster-wide S3 defaults)
-        values["kserve"]["storage"] = {
+        values["kserve"]["storage"] |= {
             "s3": {
                 "endpoint": f"{store.host}:{store.port}",
                 "useHttps": "1" if store.https else "0",
@@ -71,6 +84,9 @@ def inference_service(serving: ServingSpec, model: ModelSpec) -> dict[str, Any]:
     predictor: dict[str, Any] = {
         "minReplicas": model.min_replicas,
         "maxReplicas": model.max_replicas,
+        # RawDeployment: an HPA on CPU utilisation (metrics.k8s.io, served by metrics-server)
+        "scaleMetric": "cpu",
+        "scaleTarget": SCALE_TARGET_PERCENT,
         "serviceAccountName": serving.service_account,
         "nodeSelector": pool.node_selector,
         "securityContext": restricted_pod_context(run_as_user=MODEL_UID, fs_group=MODEL_UID),

@@ -3,7 +3,6 @@ and a ready SparkApplication template (stored as a ConfigMap the team copies fro
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,17 +11,23 @@ import yaml
 
 from dsenv.capabilities import component_type
 from dsenv.spec.base import restricted_labels
-from dsenv.spec.spark import SparkSpec
+from dsenv.spec.spark import (
+    EXAMPLE_APPLICATION,
+    TEMPLATE_CONFIGMAP,
+    TEMPLATE_KEY,
+    SparkPodSize,
+    SparkSpec,
+)
 from dsenv.spec.tiers import NodePoolSpec
 from dsenv.stacks.components.kube import helm_release, manifest_resource, service_account
 from dsenv.stacks.components.namespace import namespace_manifest
 from dsenv.stacks.components.podsecurity import restricted_container_context, restricted_pod_context
 
 SPARK_UID = 185  # the spark-operator image's user
-TEMPLATE_CONFIGMAP = "spark-application-template"
-TEMPLATE_KEY = "sparkapplication.yaml"
-#: What the JVM gets of a tier's memory; the rest is Spark's off-heap overhead.
-HEAP_FRACTION = 0.8
+#: What a submitter (the workspaces' identity) may do with the team's Spark applications:
+#: create, watch, read and delete them, and read the driver's logs.
+SUBMITTER_ROLE = "spark-submitter"
+SPARK_API_GROUP = "sparkoperator.k8s.io"
 
 
 def operator_values(spark: SparkSpec) -> dict[str, Any]:
@@ -77,15 +82,71 @@ def rbac_manifests(spark: SparkSpec) -> list[dict[str, Any]]:
                 }
             ],
         },
+        *submitter_manifests(spark),
     ]
 
 
-def _pod(pool: NodePoolSpec, spark: SparkSpec) -> dict[str, Any]:
+def submitter_manifests(spark: SparkSpec) -> list[dict[str, Any]]:
+    """The workspaces' service account may submit, watch and delete SparkApplications and
+    ScheduledSparkApplications, and follow their pods and driver logs, in the team
+    namespace only."""
+    if not spark.submitters:
+        return []
+    meta = {"name": SUBMITTER_ROLE, "namespace": spark.namespace, "labels": dict(spark.labels)}
+    manage = ["create", "get", "list", "watch", "update", "patch", "delete"]
+    return [
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "Role",
+            "metadata": meta,
+            "rules": [
+                {
+                    "apiGroups": [SPARK_API_GROUP],
+                    "resources": ["sparkapplications", "scheduledsparkapplications"],
+                    "verbs": manage,
+                },
+                {
+                    "apiGroups": [SPARK_API_GROUP],
+                    "resources": [
+                        "sparkapplications/status",
+                        "scheduledsparkapplications/status",
+                    ],
+                    "verbs": ["get"],
+                },
+                {
+                    "apiGroups": [""],
+                    "resources": ["pods", "pods/log"],
+                    "verbs": ["get", "list", "watch"],
+                },
+            ],
+        },
+        {
+            "apiVersion": "rbac.authorization.k8s.io/v1",
+            "kind": "RoleBinding",
+            "metadata": meta,
+            "roleRef": {
+                "apiGroup": "rbac.authorization.k8s.io",
+                "kind": "Role",
+                "name": SUBMITTER_ROLE,
+            },
+            "subjects": [
+                {"kind": "ServiceAccount", "name": sa, "namespace": spark.namespace}
+                for sa in spark.submitters
+            ],
+        },
+    ]
+
+
+def _pod(pool: NodePoolSpec, size: SparkPodSize, spark: SparkSpec) -> dict[str, Any]:
     uid, gid = spark.uid, spark.gid
     pod: dict[str, Any] = {
-        "cores": max(1, pool.cpu_millis // 1000),
-        "coreLimit": f"{pool.cpu_millis}m",
-        "memory": f"{math.floor(pool.memory_bytes * HEAP_FRACTION / 2**20)}m",
+        # the pod requests coreRequest and heap + memoryOverhead (spark.kubernetes.
+        # {driver,executor}.request.cores, spark.*.memoryOverhead): `SparkPodSize`
+        "cores": size.cores,
+        "coreRequest": f"{size.cpu_millis}m",
+        "coreLimit": f"{size.cpu_millis}m",
+        "memory": f"{size.heap_mib}m",
+        "memoryOverhead": f"{size.overhead_mib}m",
         "nodeSelector": pool.node_selector,
         "labels": dict(spark.labels),
         "podSecurityContext": restricted_pod_context(
@@ -95,18 +156,22 @@ def _pod(pool: NodePoolSpec, spark: SparkSpec) -> dict[str, Any]:
     }
     if pool.tolerations:
         pod["tolerations"] = pool.toleration_manifests()
-    if pool.gpus:
-        pod["gpu"] = {"name": pool.gpu_resource, "quantity": pool.gpus}
+    if size.gpus:
+        pod["gpu"] = {"name": pool.gpu_resource, "quantity": size.gpus}
     if spark.object_store is not None:
         pod["env"] = spark.object_store.env()
     return pod
 
 
 def spark_application(spark: SparkSpec, image: str) -> dict[str, Any]:
-    """The team's SparkApplication template: PySpark on the team image, driver and executors
-    on their tiers, dynamic allocation up to the profile's executor cap."""
-    driver = {**_pod(spark.driver, spark), "serviceAccount": spark.service_account}
-    executor = {**_pod(spark.executor, spark), "instances": 1}
+    """The team's SparkApplication template: PySpark on Spark's image, driver and executors
+    on their tiers, dynamic allocation up to the profile's executor cap. As written it runs
+    PySpark's pi.py from the image; a job of one's own replaces `mainApplicationFile`."""
+    driver = {
+        **_pod(spark.driver, spark.driver_size, spark),
+        "serviceAccount": spark.service_account,
+    }
+    executor = {**_pod(spark.executor, spark.executor_size, spark), "instances": 1}
     return {
         "apiVersion": "sparkoperator.k8s.io/v1beta2",
         "kind": "SparkApplication",
@@ -121,7 +186,8 @@ def spark_application(spark: SparkSpec, image: str) -> dict[str, Any]:
             "mode": "cluster",
             "image": image,
             "imagePullPolicy": "IfNotPresent",
-            "mainApplicationFile": "local:///home/jovyan/job.py",
+            "mainApplicationFile": EXAMPLE_APPLICATION,
+            "arguments": ["100"],
             "sparkVersion": spark.spark_version,
             "restartPolicy": {"type": "Never"},
             "dynamicAllocation": {
@@ -149,6 +215,7 @@ def _store_and_pull(spark: SparkSpec) -> dict[str, Any]:
 
 
 def template_configmap(spark: SparkSpec, image: str) -> dict[str, Any]:
+    """The template, mounted read-only in every workspace (`spec.spark.CLIENT_DIR`)."""
     return {
         "apiVersion": "v1",
         "kind": "ConfigMap",
@@ -164,7 +231,7 @@ def template_configmap(spark: SparkSpec, image: str) -> dict[str, Any]:
 @dataclass
 class SparkOperatorArgs:
     spark: SparkSpec
-    image: pulumi.Input[str]  # on aws the team registry's image, known once the stack has it
+    image: pulumi.Input[str] | None = None  # None: the spec's Spark image
     role_arn: pulumi.Input[str] | None = None  # aws: the drivers' and executors' IAM role
 
 
@@ -207,8 +274,9 @@ class SparkOperator(pulumi.ComponentResource):
             opts=child,
         )
         for manifest in rbac_manifests(spark):
-            manifest_resource(f"{name}-{manifest['kind'].lower()}", manifest, child)
-        configmap = pulumi.Output.from_input(args.image).apply(
+            suffix = "" if manifest["metadata"]["name"] == "spark-driver" else "-submitter"
+            manifest_resource(f"{name}-{manifest['kind'].lower()}{suffix}", manifest, child)
+        configmap = pulumi.Output.from_input(args.image or spark.image).apply(
             lambda image: template_configmap(spark, image)
         )
         manifest_resource(

@@ -181,9 +181,17 @@ def hub_values(ws: WorkspacesSpec, *, image: str) -> dict[str, Any]:
         singleuser["image"]["pullSecrets"] = [ws.image_pull_secret]
     if ws.storage_class:
         singleuser["storage"]["dynamic"] = {"storageClass": ws.storage_class}
-    if ws.object_store is not None:
+    env = [
+        *(ws.object_store.env() if ws.object_store is not None else []),
+        *ws.clients.env_manifests(),
+    ]
+    if env:
         # the chart's explicit notation: each entry a Kubernetes EnvVar (valueFrom allowed)
-        singleuser["extraEnv"] = {e["name"]: e for e in ws.object_store.env()}
+        singleuser["extraEnv"] = {e["name"]: e for e in env}
+    if ws.clients.volumes:
+        # the Spark template and the Kafka CA, read-only (`spec/clients.py`)
+        singleuser["storage"]["extraVolumes"] = {v.name: v.volume() for v in ws.clients.volumes}
+        singleuser["storage"]["extraVolumeMounts"] = {v.name: v.mount() for v in ws.clients.volumes}
     nobody = restricted_container_context(run_as_user=NOBODY, run_as_group=NOBODY)
     sign_in = sign_in_config(ws)
     hub_extra: dict[str, Any] = {}

@@ -24,6 +24,7 @@ from dsenv.errors import ProfileError
 from dsenv.profile.fields import to_data
 from dsenv.profile.load import load_profile, load_team
 from dsenv.profile.model import AWS_TIER_KEYS, KUBERNETES_TIER_KEYS
+from dsenv.profile.types import parse_bytes as quantity_bytes
 from dsenv.profile.yamlnodes import Node, parse_bytes, parse_text
 from dsenv.spec.expand import expand_profile
 
@@ -291,10 +292,18 @@ def team_profiles(draw: st.DrawFn) -> dict[str, Any]:
             "executor_tier": draw(tier),
             "max_executors": draw(st.integers(1, 100)),
         }
+        if profile["spark"]["engine"] == "operator":
+            # a Spark pod needs a heap plus Spark's 384Mi minimum overhead (refused below)
+            for key in ("driver_tier", "executor_tier"):
+                t = profile["tiers"][profile["spark"][key]]
+                if quantity_bytes(str(t["memory"])) < 2**30:
+                    t["memory"] = "1Gi"
     if draw(st.booleans()):
         engine = draw(st.sampled_from(["strimzi", "msk", "msk-serverless"] if aws else ["strimzi"]))
         brokers = draw(st.sampled_from([2, 4, 6])) if engine == "msk" else draw(st.integers(1, 5))
-        topics = draw(st.lists(names, max_size=3, unique=True))
+        # MSK has no topic or user API: topics and users are Strimzi's only
+        strimzi = engine == "strimzi"
+        topics = draw(st.lists(names, max_size=3 if strimzi else 0, unique=True))
         profile["kafka"] = {
             "engine": engine,
             "brokers": brokers,
@@ -314,7 +323,8 @@ def team_profiles(draw: st.DrawFn) -> dict[str, Any]:
                     if topics
                     else [],
                 }
-                for u in draw(st.lists(names, max_size=2, unique=True))
+                for u in draw(st.lists(names, max_size=2 if strimzi else 0, unique=True))
+                if u != "workspaces"  # the workspaces' own KafkaUser
             ],
         }
     if draw(st.booleans()):
@@ -328,7 +338,7 @@ def team_profiles(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.booleans()):
         models = []
         for m in draw(st.lists(names, max_size=3, unique=True)):
-            low = draw(st.integers(0, 3))
+            low = draw(st.integers(1, 3))  # RawDeployment cannot scale to zero
             model = {
                 "name": m,
                 "framework": draw(st.sampled_from(["sklearn", "pytorch", "onnx", "huggingface"])),

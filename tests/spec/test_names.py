@@ -51,15 +51,17 @@ spark: {{engine: {spark}, driver_tier: cpu, executor_tier: cpu}}
 kafka:
   engine: {kafka}
   brokers: 2
-  topics: [{{name: events}}, {{name: scores.v1}}]
-  users: [{{name: scorer, topics: [events]}}]
-ci_runners: {{provider: github, organization: northwind, repositories: [northwind/churn-models], tier: cpu}}
+{kafka_objects}ci_runners: {{provider: github, organization: northwind, repositories: [northwind/churn-models], tier: cpu}}
 serving:
   tier: cpu
   models:
     - {{name: churn, framework: sklearn, storage_uri: "s3://{org}-{team}-artifacts/models/churn/1"}}
 """
 
+KAFKA_OBJECTS = """\
+  topics: [{name: events}, {name: scores.v1}]
+  users: [{name: scorer, topics: [events]}]
+"""
 ENGINES = [("emr-on-eks", "msk"), ("emr-serverless", "msk-serverless"), ("operator", "strimzi")]
 
 
@@ -67,7 +69,15 @@ def _team(tmp_path: Path, spark: str, kafka: str, team: str = TEAM) -> Environme
     (tmp_path / "org.yaml").write_text(ORG_PROFILE, encoding="utf-8")
     path = tmp_path / "team.yaml"
     path.write_text(
-        TEAM_PROFILE.format(team=team, spark=spark, kafka=kafka, org=ORG), encoding="utf-8"
+        TEAM_PROFILE.format(
+            team=team,
+            spark=spark,
+            kafka=kafka,
+            org=ORG,
+            # topics and users are Strimzi's only: MSK refuses them at validate
+            kafka_objects=KAFKA_OBJECTS if kafka == "strimzi" else "",
+        ),
+        encoding="utf-8",
     )
     return expand_profile(load_team(path))
 

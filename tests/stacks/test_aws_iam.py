@@ -105,20 +105,16 @@ def test_workload_policies_grant_what_each_workload_needs_and_no_more() -> None:
     assert "s3:GetObject" in actions_on(policies["spark"], artifacts_arn)
     assert not actions_on(policies["serving"], data_arn)
     assert not writes & actions_on(policies["serving"], "arn:aws:s3:::")
-    runners_ecr = actions_on(policies["runners"], "arn:aws:ecr:")
-    assert "ecr:PutImage" in runners_ecr
-    ecr_resources = {
-        s["Resource"] for s in policies["runners"]["Statement"] if "ecr:PutImage" in s["Action"]
-    }
-    assert ecr_resources == {"arn:aws:ecr:eu-west-1:123456789012:repository/acme/fraud-workspace"}
+    # nothing on a runner pod (restricted, no container engine) can build or push an image
+    assert not actions_on(policies["runners"], "arn:aws:ecr:")
+    assert writes <= actions_on(policies["runners"], artifacts_arn)
     for name, policy in policies.items():
         for stmt in policy["Statement"]:
             assert stmt["Effect"] == "Allow"
             assert "*" not in (
                 stmt["Action"] if isinstance(stmt["Action"], list) else [stmt["Action"]]
             ), name
-            if stmt["Resource"] == "*":
-                assert stmt["Action"] == "ecr:GetAuthorizationToken", name  # unscoped by IAM itself
+            assert stmt["Resource"] != "*", name
 
 
 def test_serving_may_read_exactly_the_model_prefixes_the_profile_names() -> None:

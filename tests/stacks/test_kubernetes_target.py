@@ -21,6 +21,7 @@ import yaml
 from dsenv.offline.graph import Resource, ResourceGraph
 from dsenv.offline.run import Offline, offline
 from dsenv.profile.types import is_qualified
+from dsenv.spec.versions import spark_image
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILES = ROOT / "profiles"
@@ -251,6 +252,9 @@ serving:
 """
 
 
+SPARK_VERSION = "3.5.5"  # the profiles' default `spark.version`
+
+
 @pytest.mark.parametrize(
     ("name", "registry"),
     [
@@ -268,8 +272,23 @@ def test_every_image_in_every_pod_template_is_under_the_registry(
     assert any(".singleuser.image" in where for where in images), images
     assert (name == "sandbox") == (not any("sparkapplication" in w for w in images))
     for where, image in images.items():
-        assert image.startswith(f"{registry}/"), (where, image)
         assert is_qualified(image), (where, image)
+        if "sparkapplication" in where:
+            # Apache Spark's own image stays at its registry, as the operators' images do
+            # (docs/profiles.md, Images); `spark.image` puts one under the registry
+            assert image == spark_image(SPARK_VERSION), (where, image)
+            continue
+        assert image.startswith(f"{registry}/"), (where, image)
+
+
+def test_a_spark_image_of_the_profile_is_under_the_registry(tmp_path: Path) -> None:
+    text = REGISTRY_PROFILE.replace(
+        "spark: {driver_tier: cpu, executor_tier: gpu}",
+        'spark: {driver_tier: cpu, executor_tier: gpu, image: "spark/py:3.5.5"}',
+    )
+    env = offline(_copy(tmp_path, "ml", text))
+    images = {w: i for w, i in _all_images(env.graph).items() if "sparkapplication" in w}
+    assert images and set(images.values()) == {"ghcr.io/acme-research/spark/py:3.5.5"}
 
 
 def test_image_scan_finds_an_unqualified_image() -> None:
@@ -291,9 +310,10 @@ def test_a_relative_workspace_image_is_one_under_the_registry(tmp_path: Path) ->
         "tag": "2025.10",
         "pullSecrets": ["ghcr-pull"],
     }
-    # Spark and the runners run the team image, under the same registry
+    # the runners run the team image, under the same registry; Spark runs Spark's image,
+    # with the same pull credentials
     app = _spark_application(env.graph)["spec"]
-    assert app["image"] == f"ghcr.io/acme-research/{env.spec.image.repository}:{env.spec.image.tag}"
+    assert app["image"] == spark_image(SPARK_VERSION)
     assert app["imagePullSecrets"] == ["ghcr-pull"]
     (runner,) = _runner_pods(env.graph)
     assert runner["imagePullSecrets"] == [{"name": "ghcr-pull"}]
@@ -334,7 +354,8 @@ def test_the_object_store_reaches_every_workload_by_reference() -> None:
         "DSENV_ARTIFACTS_URI": "s3://genomics-artifacts",
     }
     hub_env = _hub_values(graph)["singleuser"]["extraEnv"]
-    assert {k: v.get("value", v.get("valueFrom")) for k, v in hub_env.items()} == expected
+    store_env = {k: v for k, v in hub_env.items() if not k.startswith(("KAFKA_", "SPARK_"))}
+    assert {k: v.get("value", v.get("valueFrom")) for k, v in store_env.items()} == expected
     app = _spark_application(graph)["spec"]
     assert _env(app["driver"]) == expected and _env(app["executor"]) == expected
     assert app["sparkConf"]["spark.hadoop.fs.s3a.endpoint"] == "https://s3.lab.example"
@@ -403,8 +424,10 @@ def test_a_kserve_of_the_teams_own_reads_models_from_the_store(tmp_path: Path) -
     team.write_text((PROFILES / "genomics.yaml").read_text(encoding="utf-8"), encoding="utf-8")
     graph = offline(team).graph
     (kserve,) = _release(graph, "kserve")
-    assert kserve.inputs["values"]["kserve"]["storage"] == {
-        "s3": {"endpoint": "s3.lab.example:443", "useHttps": "1", "region": "us-east-1"}
+    assert kserve.inputs["values"]["kserve"]["storage"]["s3"] == {
+        "endpoint": "s3.lab.example:443",
+        "useHttps": "1",
+        "region": "us-east-1",
     }
 
 
@@ -434,6 +457,8 @@ def test_dsenv_check_of_the_on_premise_example_has_no_finding(upstream: Path) ->
     )
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines()[-1] == "0 findings"
-    assert "6 custom resources (CRDs)" in result.stdout
+    # the Kafka, its node pool, the topic, two KafkaUsers (the declared one and the
+    # workspaces'), two InferenceServices; the SparkApplication template is in a ConfigMap
+    assert "7 custom resources (CRDs)" in result.stdout
     graph = example("genomics").graph
     assert not [r.type for r in graph if r.type.startswith("aws:")]

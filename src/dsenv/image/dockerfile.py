@@ -70,6 +70,13 @@ def requirements_in(spec: EnvironmentSpec) -> str:
                 [f"pyspark=={spec.image.spark_version}"],
             )
         )
+    if spec.image.spark_submit and "kubernetes" not in named:
+        groups.append(
+            (
+                "Kubernetes client: submits the SparkApplication template from a notebook",
+                list(versions.SPARK_SUBMIT_PACKAGES),
+            )
+        )
     if spec.image.kafka and "confluent-kafka" not in named:
         groups.append(("Kafka client", ["confluent-kafka"]))
     if team_packages:

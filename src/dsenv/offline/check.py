@@ -307,6 +307,11 @@ def check(
     report = check_schemas(graph, schemas or Schemas(), kubernetes_version)
     report.findings += run_rules(graph)
     report.validated["security-rules"] = len(RULES)
+    from dsenv.offline import contracts
+
+    paths = contracts.contracts(graph)
+    report.findings += contracts.findings(graph)
+    report.validated["usability-paths"] = len(paths)
     limit = SEVERITIES.index(min_severity)
     report.findings = sorted(
         (f for f in report.findings if SEVERITIES.index(f.severity) <= limit),
@@ -324,7 +329,8 @@ def render_text(report: CheckReport) -> str:
     v = report.validated
     lines.append(
         f"checked {v['kubernetes-core']} core objects (kubernetes-validate strict), {v['crd']} custom resources "
-        f"(CRDs), {v['chart-values']} chart values (values schemas), {v['security-rules']} security rules; "
+        f"(CRDs), {v['chart-values']} chart values (values schemas), {v['security-rules']} security rules, "
+        f"{v.get('usability-paths', 0)} usability paths; "
         f"{len(report.unchecked)} without a schema"
     )
     lines.append(f"{len(report.findings)} finding{'s' * (len(report.findings) != 1)}")

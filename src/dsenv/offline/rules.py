@@ -11,6 +11,7 @@ Each rule yields `Hit`s (resource, property path, message); `run_rules` turns th
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -339,9 +340,36 @@ def iam_no_wildcard_admin(graph: ResourceGraph) -> Iterator[Hit]:
             yield Hit(r, "policyArn", "attaches AdministratorAccess")
 
 
+#: The one pattern a trust may match `sub` with: the job service accounts EMR on EKS creates
+#: per job run, `emr-containers-sa-<driver|executor|...>-<id>-<account>-<base36(role)>` in one
+#: namespace (the trust `aws emr-containers update-role-trust-policy` writes; EMR on EKS
+#: guide, "Update the trust policy of the job execution role"). It pins the namespace, the
+#: account and the role, so only EMR's job pods for that role can assume it.
+_EMR_JOB_SUB = re.compile(
+    r"^system:serviceaccount:[a-z0-9]([-a-z0-9]*[a-z0-9])?:emr-containers-sa-\*-\*-\d{12}-[0-9a-z]+$"
+)
+
+
+def _is_emr_job_trust(like: Any, role_name: str) -> bool:
+    """StringLike holds one `sub` pattern: EMR on EKS's job service accounts of this role."""
+    from dsenv.spec.names import base36
+
+    if not isinstance(like, Mapping) or len(like) != 1:
+        return False
+    ((key, value),) = like.items()
+    values = _as_list(value)
+    return (
+        str(key).endswith(":sub")
+        and len(values) == 1
+        and bool(_EMR_JOB_SUB.match(str(values[0])))
+        and str(values[0]).endswith(f"-{base36(role_name)}")
+    )
+
+
 def iam_irsa_trust(graph: ResourceGraph) -> Iterator[Hit]:
     """A role assumable through the cluster's OIDC provider must name exactly one service
-    account (`sub`) and the STS audience (`aud`), with StringEquals, never a wildcard."""
+    account (`sub`) and the STS audience (`aud`), with StringEquals, never a wildcard; the
+    one exception is EMR on EKS's job service accounts of one role in one namespace."""
     for r in graph.of_type("aws:iam/role:Role"):
         for i, s in enumerate(_statements(r.inputs.get("assumeRolePolicy"))):
             federated = _as_list(_dig(s, "Principal.Federated"))
@@ -353,14 +381,18 @@ def iam_irsa_trust(graph: ResourceGraph) -> Iterator[Hit]:
             equals = _dig(s, "Condition.StringEquals") or {}
             if s.get("Effect") != "Allow":
                 continue
-            if _dig(s, "Condition.StringLike"):
+            like = _dig(s, "Condition.StringLike") or {}
+            emr_job = _is_emr_job_trust(like, str(r.inputs.get("name", "")))
+            if like and not emr_job:
                 yield Hit(
                     r, f"{where}.StringLike", "IRSA trust must use StringEquals, not StringLike"
                 )
             subs = [v for k, v in equals.items() if str(k).endswith(":sub")]
             auds = [v for k, v in equals.items() if str(k).endswith(":aud")]
             sub_values = [x for v in subs for x in _as_list(v)]
-            if (
+            if emr_job and not sub_values:
+                pass  # EMR on EKS's job service accounts, matched by its pattern
+            elif (
                 len(sub_values) != 1
                 or not str(sub_values[0]).startswith("system:serviceaccount:")
                 or ("*" in str(sub_values[0]) or str(sub_values[0]).count(":") != 3)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import math
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
@@ -66,6 +67,15 @@ def _references(team: Team) -> Iterator[Finding]:
         topics = [t.name for t in team.kafka.topics]
         yield from _unique(("kafka", "topics"), topics, "topic")
         yield from _unique(("kafka", "users"), [u.name for u in team.kafka.users], "user")
+        yield from tier(("kafka", "tier"), team.kafka.tier)
+        from dsenv.spec.names import KAFKA_WORKSPACE_USER
+
+        for i, user in enumerate(team.kafka.users):
+            if team.workspaces and user.name == KAFKA_WORKSPACE_USER:
+                yield (
+                    ("kafka", "users", i, "name"),
+                    f"user {KAFKA_WORKSPACE_USER!r} is the one dsenv creates for the workspaces",
+                )
         for i, user in enumerate(team.kafka.users):
             for j, topic in enumerate(user.topics):
                 if topic not in topics:
@@ -101,8 +111,54 @@ def _engines(team: Team) -> Iterator[Finding]:
             ("kafka", "engine"),
             f"engine {team.kafka.engine} needs target aws; use engine strimzi",
         )
-    if team.kafka and team.kafka.engine == "msk" and team.kafka.brokers % 2:
-        yield ("kafka", "brokers"), "MSK over two zones needs an even number of brokers"
+    if team.kafka and team.kafka.engine == "msk":
+        zones = target.availability_zones
+        if team.kafka.brokers % zones:
+            # MSK spreads brokers evenly over the client subnets, one per zone
+            yield (
+                ("kafka", "brokers"),
+                f"MSK over {zones} zones (target.availability_zones) needs a multiple of "
+                f"{zones} brokers",
+            )
+    if team.kafka and team.kafka.engine != "strimzi":
+        # MSK has no API for topics or users: dsenv would have to drop them silently
+        for i, _ in enumerate(team.kafka.topics):
+            yield (
+                ("kafka", "topics", i),
+                f"engine {team.kafka.engine} cannot create topics (MSK has no topic API, and "
+                "auto-creation is off): remove it and create it from a workspace, whose role "
+                "may create topics on the team cluster",
+            )
+        for i, _ in enumerate(team.kafka.users):
+            yield (
+                ("kafka", "users", i),
+                f"engine {team.kafka.engine} authenticates IAM roles, not users: remove it; "
+                "workspaces and Spark connect with their own roles",
+            )
+    if team.serving:
+        for i, m in enumerate(team.serving.models):
+            if m.min_replicas == 0:
+                # RawDeployment runs a Deployment and an HPA, which cannot scale to zero
+                yield (
+                    ("serving", "models", i, "min_replicas"),
+                    "min_replicas 0 needs scale to zero, which KServe's RawDeployment mode "
+                    "(plain Deployment and HorizontalPodAutoscaler) does not do; use 1 or more",
+                )
+    if team.spark and team.spark.engine == "operator":
+        from dsenv.profile.types import parse_bytes
+        from dsenv.spec.spark import MIN_HEAP_MIB, MIN_OVERHEAD_MIB, PYSPARK_OVERHEAD_FACTOR
+
+        need = max(
+            MIN_HEAP_MIB + MIN_OVERHEAD_MIB, math.ceil(MIN_HEAP_MIB * (1 + PYSPARK_OVERHEAD_FACTOR))
+        )
+        for key in ("driver_tier", "executor_tier"):
+            tier = team.tiers.get(getattr(team.spark, key))
+            if tier is not None and parse_bytes(tier.memory) < need * 2**20:
+                yield (
+                    ("spark", key),
+                    f"a Spark pod needs at least {need}Mi ({MIN_HEAP_MIB}Mi heap and Spark's "
+                    f"{MIN_OVERHEAD_MIB}Mi minimum overhead); tier {getattr(team.spark, key)} has {tier.memory}",
+                )
 
 
 _OIDC_ENDPOINTS = {

@@ -484,6 +484,13 @@ class Spark(Model):
     version: Version = Field(
         default="3.5.5", description="Spark version of the team's applications."
     )
+    image: str | None = Field(
+        default=None,
+        description="engine operator: the drivers' and executors' image; it must have Spark's "
+        "entrypoint (/opt/entrypoint.sh) and SPARK_HOME, as images built from Apache Spark's "
+        "do. Unset: Apache Spark's own image of `version` (docker.io/library/spark). "
+        "On target kubernetes a name without a registry is one under target.registry.",
+    )
 
 
 class Topic(Model):
@@ -520,8 +527,19 @@ class Kafka(Model):
     instance_type: str = Field(
         default="kafka.m7g.large", description="Broker instance type (engine msk)."
     )
-    topics: list[Topic] = Field(default_factory=list, description="Topics to create.")
-    users: list[KafkaUser] = Field(default_factory=list, description="Users to create.")
+    tier: Name | None = Field(
+        default=None,
+        description="engine strimzi: the tier brokers run on, each getting its cpu and memory. "
+        "Unset: the first tier without GPUs.",
+    )
+    topics: list[Topic] = Field(
+        default_factory=list,
+        description="Topics to create (engine strimzi; MSK has no API for topics: an error there).",
+    )
+    users: list[KafkaUser] = Field(
+        default_factory=list,
+        description="Users to create (engine strimzi; MSK authenticates IAM roles: an error there).",
+    )
 
 
 class CiRunners(Model):

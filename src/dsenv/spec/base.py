@@ -3,12 +3,13 @@ largest, container limits, and which network paths its policies open."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from dsenv.spec.objectstore import ObjectStoreSpec
-from dsenv.spec.tiers import GIB, mebibytes
+from dsenv.spec.tiers import GIB, NodePoolSpec, mebibytes
 
 if TYPE_CHECKING:
     from dsenv.profile.model import Team
@@ -41,6 +42,29 @@ class NamespaceSpec:
     hub_ingress: bool = False  # workspaces: the hub proxy's public port is open
     msk_egress_cidr: str | None = None  # Kafka on MSK: the VPC range its brokers are in
     object_store: ObjectStoreSpec | None = None  # target kubernetes: egress to the S3 store
+    #: on the namespace: `TIERS_ANNOTATION`, each tier's size and placement as JSON, so checks
+    #: of the deployed objects know what one pod of a tier may request, and where it runs
+    annotations: dict[str, str] = field(default_factory=dict)
+
+
+#: The team namespace's annotation holding its tiers: {tier: {cpu, memory, gpus, nodeSelector}}.
+TIERS_ANNOTATION = "dsenv.io/compute-tiers"
+
+
+def tiers_annotation(pools: list[NodePoolSpec]) -> str:
+    return json.dumps(
+        {
+            p.tier: {
+                "cpu": f"{p.cpu_millis}m",
+                "memory": mebibytes(p.memory_bytes),
+                "gpus": p.gpus,
+                "nodeSelector": dict(p.node_selector),
+            }
+            for p in pools
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    )
 
 
 def expand(team: Team, ctx: ExpandContext) -> NamespaceSpec:
@@ -88,4 +112,5 @@ def expand(team: Team, ctx: ExpandContext) -> NamespaceSpec:
         hub_ingress=team.workspaces is not None,
         msk_egress_cidr=team.target.vpc_cidr if msk and team.target.provider == "aws" else None,
         object_store=ctx.object_store,
+        annotations={TIERS_ANNOTATION: tiers_annotation(pools)},
     )

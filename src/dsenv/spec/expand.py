@@ -13,6 +13,7 @@ from dsenv.profile.model import Team
 from dsenv.spec import (
     aws,
     base,
+    clients,
     image,
     kafka,
     objectstore,
@@ -59,6 +60,8 @@ def expand(team: Team, *, org_max_monthly_usd: float | None = None) -> Environme
         image_pull_secret=team.target.image_pull_secret,
         object_store=objectstore.expand(team),
     )
+    spark_spec = spark.expand(team, ctx)
+    kafka_spec = kafka.expand(team, ctx)
     return EnvironmentSpec(
         team=team.name,
         org=team.org,
@@ -72,9 +75,9 @@ def expand(team: Team, *, org_max_monthly_usd: float | None = None) -> Environme
         node_pools=pools,
         image=team_image,
         aws=aws.expand(team, ctx),
-        workspaces=workspaces.expand(team, ctx),
-        spark=spark.expand(team, ctx),
-        kafka=kafka.expand(team, ctx),
+        workspaces=workspaces.expand(team, ctx, clients.expand(spark_spec, kafka_spec)),
+        spark=spark_spec,
+        kafka=kafka_spec,
         runners=runners.expand(team, ctx),
         serving=serving.expand(team, ctx),
         object_store=ctx.object_store,

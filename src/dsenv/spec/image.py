@@ -50,6 +50,7 @@ class ImageSpec:
     uid: int
     gid: int
     ci_runner: bool = False  # the GitHub Actions runner goes into the image (CI runners use it)
+    spark_submit: bool = False  # Spark on the operator: the Kubernetes client that submits jobs
     # target kubernetes: where every pod pulls the image from (`target.registry`, or
     # LOCAL_REGISTRY for an image loaded into the nodes); aws: "" (the ECR repository URL is
     # known only once the stack has created it)
@@ -94,6 +95,7 @@ def expand(team: Team, names: Names) -> ImageSpec:
         "tools": sorted(team.tools),
         "spark": team.spark.version if team.spark else None,
         "kafka": team.kafka is not None,
+        "spark_submit": list(versions.SPARK_SUBMIT_PACKAGES) if _operator(team) else None,
         "runner": versions.ACTIONS_RUNNER_IMAGE if team.ci_runners else None,
     }
     digest = hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()[:12]
@@ -105,6 +107,7 @@ def expand(team: Team, names: Names) -> ImageSpec:
         tools=tuple(sorted(team.tools)),
         spark_version=team.spark.version if team.spark else None,
         kafka=team.kafka is not None,
+        spark_submit=_operator(team),
         ci_runner=team.ci_runners is not None,
         uid=versions.WORKSPACE_UID,
         gid=versions.WORKSPACE_GID,
@@ -117,3 +120,7 @@ def registry_of(team: Team) -> str:
     if team.target.provider != "kubernetes":
         return ""
     return team.target.registry or LOCAL_REGISTRY
+
+
+def _operator(team: Team) -> bool:
+    return team.spark is not None and team.spark.engine == "operator"

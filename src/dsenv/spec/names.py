@@ -48,6 +48,9 @@ HELM_RELEASE = 53
 #: Services dsenv runs that other namespaces or users address, by fixed name.
 WORKSPACE_SERVICE_ACCOUNT = "jupyter-user"
 SPARK_SERVICE_ACCOUNT = "spark"
+#: The KafkaUser dsenv creates for the workspaces (Strimzi names its secret after it); a
+#: declared user of this name is refused at validate (`profile/checks.py`).
+KAFKA_WORKSPACE_USER = "workspaces"
 SERVING_SERVICE_ACCOUNT = "model-server"
 
 
@@ -112,7 +115,23 @@ class Names(NamedTuple):
     releases: dict[str, str]  # chart -> Helm release name
     scale_sets: dict[str, str]  # repository (or organization) -> runner scale set
     topics: dict[str, str]  # Kafka topic -> KafkaTopic object name
+    #: Strimzi: the KafkaUser (and its SCRAM secret) every workspace connects as
+    kafka_workspace_user: str = KAFKA_WORKSPACE_USER
     checked: tuple[PhysicalName, ...] = ()
+
+
+_BASE36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def base36(text: str) -> str:
+    """EMR on EKS names a job run's service accounts after the base36 of the job role's
+    name (`emr-containers-sa-<kind>-<id>-<account>-<base36(role)>`)."""
+    number = int.from_bytes(text.encode(), "big")
+    digits = ""
+    while number:
+        number, rem = divmod(number, 36)
+        digits = _BASE36[rem] + digits
+    return digits or "0"
 
 
 def prefix_of(org: str | None, team: str) -> str:

@@ -41,6 +41,24 @@ PULUMI_CLI = "3.274.0"
 PULUMI_CLI_MIN = "3.181.0"
 KAFKA_METADATA_VERSION = "4.1-IV1"
 EMR_RELEASE = "emr-7.9.0"
+#: Spark drivers and executors (engine operator) run Apache Spark's own image, pinned per
+#: Spark version: the team image is a Jupyter image (entrypoint `tini -g -- start.sh`, no
+#: SPARK_HOME), and Spark starts its pods as `<entrypoint> driver|executor ...`, which only
+#: Spark's `/opt/entrypoint.sh` understands. The image is the Docker Official Image built from
+#: apache/spark-docker (`<version>/scala2.12-java17-python3-ubuntu/Dockerfile`: ENTRYPOINT
+#: /opt/entrypoint.sh, SPARK_HOME=/opt/spark, user spark uid 185, the PySpark examples under
+#: /opt/spark/examples).
+SPARK_IMAGE_REPOSITORY = "docker.io/library/spark"
+SPARK_UID = 185  # the `spark` user of the Spark image (apache/spark-docker `ARG spark_uid=185`)
+
+
+def spark_image(version: str) -> str:
+    """The Spark image of a Spark version: Scala 2.12 for 3.x, 2.13 for 4.x (the only builds
+    apache/spark-docker publishes for each), Java 17, Python 3."""
+    scala = "2.13" if int(version.split(".", 1)[0]) >= 4 else "2.12"
+    return f"{SPARK_IMAGE_REPOSITORY}:{version}-scala{scala}-java17-python3-ubuntu"
+
+
 WORKSPACE_BASE_IMAGE = "quay.io/jupyter/minimal-notebook:2025-10-20"
 WORKSPACE_UID = 1000  # jovyan: the uid the hub and Pod Security `restricted` run workspaces as
 WORKSPACE_GID = 100
@@ -55,6 +73,9 @@ CODE_SERVER_VERSION = "4.105.1"
 #: The GitHub Actions runner, copied into the team image when the team has CI runners
 #: (ARC runs the runner from the team image: `/home/runner/run.sh`).
 ACTIONS_RUNNER_IMAGE = "ghcr.io/actions/actions-runner:2.329.0"
+#: Spark on the operator: the Python Kubernetes client in the team image, so a notebook can
+#: submit the SparkApplication template and read driver logs without kubectl.
+SPARK_SUBMIT_PACKAGES = ("kubernetes>=31,<36",)
 JAVA_PACKAGE = "openjdk-17-jre-headless"  # the JVM pyspark needs; Spark 3.5 and 4 run on 17
 DEFAULT_PYTHON = "3.12"  # the team env's Python when the profile declares only R
 DEFAULT_R = "4.4"  # R for tool rstudio when the profile declares no R

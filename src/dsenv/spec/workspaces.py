@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from dsenv.profile.types import parse_seconds
 from dsenv.spec import versions
+from dsenv.spec.clients import ClientAccess
 from dsenv.spec.image import qualified, registry_of
 from dsenv.spec.objectstore import ObjectStoreSpec
 from dsenv.spec.tiers import NodePoolSpec, mebibytes
@@ -75,6 +76,7 @@ class WorkspacesSpec:
     storage_class: str | None = None  # home and hub volumes; None: the cluster's default
     image_pull_secret: str | None = None  # target kubernetes: pull credentials of the image
     object_store: ObjectStoreSpec | None = None  # target kubernetes: the servers' S3 store
+    clients: ClientAccess = field(default_factory=ClientAccess)  # to use Spark and Kafka
 
     @property
     def default_profile(self) -> HubProfile | None:
@@ -83,7 +85,9 @@ class WorkspacesSpec:
         )
 
 
-def expand(team: Team, ctx: ExpandContext) -> WorkspacesSpec | None:
+def expand(
+    team: Team, ctx: ExpandContext, clients: ClientAccess | None = None
+) -> WorkspacesSpec | None:
     ws = team.workspaces
     if ws is None:
         return None
@@ -132,6 +136,7 @@ def expand(team: Team, ctx: ExpandContext) -> WorkspacesSpec | None:
         storage_class=team.target.storage_classes.workspaces,
         image_pull_secret=ctx.image_pull_secret,
         object_store=ctx.object_store,
+        clients=clients or ClientAccess(),
     )
 
 
