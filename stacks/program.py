@@ -32,6 +32,7 @@ from dsenv.stacks.components.kafka import StrimziKafka, StrimziKafkaArgs
 from dsenv.stacks.components.msk import Msk, MskArgs
 from dsenv.stacks.components.namespace import TeamNamespace, TeamNamespaceArgs
 from dsenv.stacks.components.network import Network, NetworkArgs
+from dsenv.stacks.components.pipelines import Pipelines, PipelinesArgs
 from dsenv.stacks.components.runners import Runners, RunnersArgs
 from dsenv.stacks.components.serving import Serving, ServingArgs
 from dsenv.stacks.components.spark import SparkOperator, SparkOperatorArgs
@@ -238,6 +239,17 @@ def in_cluster(spec: EnvironmentSpec, platform: Platform) -> tuple[TeamNamespace
             "serving", ServingArgs(spec.serving, role_arn=roles.get("serving")), opts=opts
         )
         pulumi.export("serving_endpoints", serving.endpoints)
+    if spec.pipelines is not None:
+        Pipelines(
+            "pipelines",
+            PipelinesArgs(
+                spec.pipelines,
+                image=platform.image or spec.pipelines.image,
+                spark=spec.spark,
+                role_arn=roles.get("pipelines"),
+            ),
+            opts=opts,
+        )
     if spec.provider == "kubernetes":
         pulumi.export("image", spec.image.ref)
     return namespace, team_provider

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
     from dsenv.profile.model import PipelineJob, Team, WorkflowStep
     from dsenv.spec.context import ExpandContext
 
-#: The label that names a pipeline pod's tier (read back by `dsenv cost`).
-TIER_LABEL = "dsenv.io/tier"
+#: The label that names a pipeline pod's tier (read back by `dsenv cost`); not the node
+#: label `dsenv.io/tier`, which only target aws nodes carry.
+TIER_LABEL = "dsenv.io/pipeline-tier"
 #: Where Argo reads a namespace's artifact repository from (artifact-repository-ref docs:
 #: https://argo-workflows.readthedocs.io/en/stable/artifact-repository-ref/).
 ARTIFACT_REPOSITORIES = "artifact-repositories"
