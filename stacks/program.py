@@ -33,6 +33,7 @@ from dsenv.stacks.components.msk import Msk, MskArgs
 from dsenv.stacks.components.namespace import TeamNamespace, TeamNamespaceArgs
 from dsenv.stacks.components.network import Network, NetworkArgs
 from dsenv.stacks.components.pipelines import Pipelines, PipelinesArgs
+from dsenv.stacks.components.pipelines_emr import EmrSchedules, EmrSchedulesArgs
 from dsenv.stacks.components.runners import Runners, RunnersArgs
 from dsenv.stacks.components.serving import Serving, ServingArgs
 from dsenv.stacks.components.spark import SparkOperator, SparkOperatorArgs
@@ -174,6 +175,22 @@ def aws_engines(
             pulumi.export("emr_virtual_cluster_id", emr.virtual_cluster_id)
         if emr.application_id is not None:
             pulumi.export("emr_serverless_application_id", emr.application_id)
+        pipelines = spec.pipelines
+        if pipelines is not None and pipelines.scheduler_role and emr.virtual_cluster_id:
+            EmrSchedules(
+                "pipelines-emr",
+                EmrSchedulesArgs(
+                    pipelines,
+                    spec.spark,
+                    virtual_cluster_id=emr.virtual_cluster_id,
+                    job_role_arn=emr.job_role_arn,
+                    artifacts_bucket=storage.bucket_names["artifacts"],
+                    account_id=aws.get_caller_identity_output(
+                        opts=pulumi.InvokeOutputOptions(provider=provider)
+                    ).account_id,
+                ),
+                opts=on_aws,
+            )
 
     if spec.kafka is not None and spec.kafka.engine in ("msk", "msk-serverless"):
         msk = Msk(

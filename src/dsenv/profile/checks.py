@@ -270,6 +270,8 @@ def _pipelines(team: Team) -> Iterator[Finding]:
                 "scheduled Spark jobs run on the Spark operator or EMR on EKS; "
                 "spark engine emr-serverless has no scheduled jobs yet",
             )
+        elif team.spark.engine == "emr-on-eks" and _eventbridge_problem(sjob.schedule):
+            yield (*path, "schedule"), str(_eventbridge_problem(sjob.schedule))
         elif sjob.executors > team.spark.max_executors:
             yield (
                 (*path, "executors"),
@@ -303,6 +305,16 @@ def _pipelines(team: Team) -> Iterator[Finding]:
                 "the steps depend on each other in a cycle: " + " -> ".join([*cycle, cycle[0]]),
             )
     yield from _unique((*at, "workflows"), [w.name for w in p.workflows], "workflow")
+
+
+def _eventbridge_problem(schedule: str) -> str | None:
+    from dsenv.profile.cron import eventbridge
+
+    try:
+        eventbridge(schedule)
+    except ValueError as exc:
+        return str(exc)
+    return None
 
 
 def _cycle(graph: dict[str, list[str]]) -> list[str]:

@@ -180,3 +180,45 @@ def check_time_zone(value: object) -> str:
             "Europe/Berlin, America/New_York or UTC"
         )
     return value
+
+
+def _shift_weekdays(field: str) -> str:
+    """Cron weekdays (0 = Sunday) as EventBridge numbers them (1 = Sunday); names stay."""
+
+    def shift(token: str) -> str:
+        return str(int(token) + 1) if token.isdigit() else token
+
+    out = []
+    for part in field.split(","):
+        rng, slash, step = part.partition("/")
+        if rng not in ("*", "?"):
+            a, dash, b = rng.partition("-")
+            rng = shift(a) + (dash + shift(b) if dash else "")
+        out.append(rng + (slash + step))
+    return ",".join(out)
+
+
+def eventbridge(text: str) -> str:
+    """A cron schedule in EventBridge Scheduler's form, `cron(min hour dom month dow year)`:
+    weekdays 1-7 from Sunday, and one of the two day fields `?` (EventBridge Scheduler
+    "Schedule types", cron-based schedules). ValueError when both day fields are restricted:
+    EventBridge cannot say "either"."""
+    expr = DESCRIPTORS.get(text.strip().lower(), text.strip())
+    minute, hour, dom, month, dow = expr.split()
+    dom_any, dow_any = dom in ("*", "?"), dow in ("*", "?")
+    if not dom_any and not dow_any:
+        raise ValueError(
+            "EventBridge Scheduler cannot run on a day of month and a day of week both; "
+            "restrict one of them and write * in the other"
+        )
+    if dow_any:
+        dow = "?"
+    else:
+        dom, dow = "?", _shift_weekdays(dow)
+
+    def start(field: str, low: int) -> str:  # EventBridge writes increments from a start
+        return ",".join(f"{low}/{p[2:]}" if p.startswith("*/") else p for p in field.split(","))
+
+    minute, hour, dom, month = start(minute, 0), start(hour, 0), start(dom, 1), start(month, 1)
+    dow = start(dow, 1)
+    return f"cron({minute} {hour} {dom} {month} {dow} *)"
