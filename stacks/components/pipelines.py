@@ -201,7 +201,11 @@ def rbac_manifests(spec: PipelinesSpec) -> list[dict[str, Any]]:
 def controller_rbac(spec: PipelinesSpec) -> list[dict[str, Any]]:
     """The installed controller's rights in the team namespace, and nowhere else."""
     rules: list[dict[str, Any]] = [
-        {"apiGroups": ["coordination.k8s.io"], "resources": ["leases"], "verbs": ["create", "get", "update"]},
+        {
+            "apiGroups": ["coordination.k8s.io"],
+            "resources": ["leases"],
+            "verbs": ["create", "get", "update"],
+        },
         {
             "apiGroups": [""],
             "resources": ["pods", "pods/exec"],
@@ -239,7 +243,11 @@ def controller_rbac(spec: PipelinesSpec) -> list[dict[str, Any]]:
             "resources": ["workflowactions"],
             "verbs": ["create", "get", "list", "watch", "delete"],
         },
-        {"apiGroups": ["argoproj.io"], "resources": ["workflowactions/status"], "verbs": ["update"]},
+        {
+            "apiGroups": ["argoproj.io"],
+            "resources": ["workflowactions/status"],
+            "verbs": ["update"],
+        },
         {"apiGroups": [""], "resources": ["serviceaccounts"], "verbs": ["get", "list"]},
         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["get"]},
         {
@@ -319,7 +327,9 @@ def artifact_repositories(spec: PipelinesSpec) -> dict[str, Any] | None:
             },
         },
         "data": {
-            ARTIFACT_REPOSITORY_KEY: yaml.safe_dump({"archiveLogs": True, "s3": s3}, sort_keys=False)
+            ARTIFACT_REPOSITORY_KEY: yaml.safe_dump(
+                {"archiveLogs": True, "s3": s3}, sort_keys=False
+            )
         },
     }
 
@@ -393,7 +403,9 @@ def _pod_context(spec: PipelinesSpec) -> dict[str, Any]:
 
 
 def _pull(spec: PipelinesSpec) -> dict[str, Any]:
-    return {"imagePullSecrets": [{"name": spec.image_pull_secret}]} if spec.image_pull_secret else {}
+    return (
+        {"imagePullSecrets": [{"name": spec.image_pull_secret}]} if spec.image_pull_secret else {}
+    )
 
 
 def cron_job(spec: PipelinesSpec, job: ScheduledJobSpec, image: str) -> dict[str, Any]:
@@ -518,7 +530,9 @@ def _spark_pod(spark: SparkSpec, pool: NodePoolSpec, spec: PipelinesSpec) -> dic
         "coreLimit": f"{pool.cpu_millis}m",
         "memory": f"{int(pool.memory_bytes * HEAP_FRACTION) // 2**20}m",
         "labels": {**spec.labels, TIER_LABEL: pool.tier},
-        "podSecurityContext": restricted_pod_context(run_as_user=uid, run_as_group=gid, fs_group=gid),
+        "podSecurityContext": restricted_pod_context(
+            run_as_user=uid, run_as_group=gid, fs_group=gid
+        ),
         "securityContext": restricted_container_context(run_as_user=uid, run_as_group=gid),
     }
     if pool.node_selector:

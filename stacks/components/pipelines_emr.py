@@ -139,14 +139,18 @@ class EmrSchedules(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        for job in spec.spark_jobs:
-            payload = pulumi.Output.all(
+
+        def run_input(job: SparkJobSpec) -> pulumi.Output[str]:
+            return pulumi.Output.all(
                 args.virtual_cluster_id, args.job_role_arn, args.artifacts_bucket
             ).apply(
-                lambda a, job=job: start_job_run_input(
+                lambda a: start_job_run_input(
                     spec, spark, job, a[0], a[1], f"s3://{a[2]}/emr/{job.name}/"
                 )
             )
+
+        for job in spec.spark_jobs:
+            payload = run_input(job)
             aws.scheduler.Schedule(
                 f"{name}-{job.name}",
                 name=job.name,

@@ -238,7 +238,9 @@ def _pipelines(team: Team) -> Iterator[Finding]:
         if name not in team.tiers:
             yield path, f"tier {name!r} is not defined; tiers are: {tiers}"
 
-    def timed(path: tuple[str | int, ...], schedule: str | None, zone: str | None) -> Iterator[Finding]:
+    def timed(
+        path: tuple[str | int, ...], schedule: str | None, zone: str | None
+    ) -> Iterator[Finding]:
         if schedule is not None and zone is None and p.time_zone is None:
             yield (
                 (*path, "schedule"),

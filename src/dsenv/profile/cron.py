@@ -30,8 +30,13 @@ DESCRIPTORS = {
     "@midnight": "0 0 * * *",
     "@hourly": "0 * * * *",
 }
-_MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
-_DAYS = {d: i for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}
+_MONTHS = {
+    m: i + 1
+    for i, m in enumerate(
+        ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+    )
+}
+_DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}
 
 
 class _Field(NamedTuple):
@@ -138,8 +143,7 @@ def runs_per_year(s: Schedule, year: int = 2025) -> float:
     days = sum(
         1
         for offset in range(366 if year % 4 == 0 else 365)
-        if (d := start + datetime.timedelta(days=offset)).month in s.months
-        and _day_matches(s, d)
+        if (d := start + datetime.timedelta(days=offset)).month in s.months and _day_matches(s, d)
     )
     if days == 0 and year == 2025:
         return runs_per_year(s, 2028) / 4

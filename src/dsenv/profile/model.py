@@ -618,7 +618,9 @@ class PipelineJob(Model):
         min_length=1, description="The command and its arguments, such as [python, retrain.py]."
     )
     image: str | None = Field(default=None, description="Image to run. Unset: the team image.")
-    tier: Name = Field(description="Tier the job's pod runs on (it gets the tier's cpu and memory).")
+    tier: Name = Field(
+        description="Tier the job's pod runs on (it gets the tier's cpu and memory)."
+    )
     schedule: CronSchedule | None = Field(
         default=None,
         description="When it runs. Unset: only on demand (a suspended CronJob; trigger it "
