@@ -31,6 +31,7 @@ from dsenv.spec.base import restricted_labels
 from dsenv.spec.pipelines import (
     ARTIFACT_REPOSITORIES,
     ARTIFACT_REPOSITORY_KEY,
+    EXAMPLES_CONFIGMAP,
     ON_DEMAND_SCHEDULE,
     TIER_LABEL,
     PipelinesSpec,
@@ -54,7 +55,6 @@ SUBMIT_ROLE = "pipelines-submit"
 VIEW_ROLE = "pipelines-view"
 RUNNER_ROLE = "pipeline-runner"
 CONTROLLER_ROLE = "argo-workflow-controller"
-EXAMPLES_CONFIGMAP = "pipelines-examples"
 EXAMPLE_KEY = "run_pipeline.py"
 #: Finished runs stay a week, so their status and logs can be read.
 KEEP_SECONDS = 7 * 24 * 3600

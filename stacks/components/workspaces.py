@@ -20,6 +20,7 @@ from typing import Any
 import pulumi
 
 from dsenv.capabilities import component_type
+from dsenv.spec.pipelines import EXAMPLES_MOUNT
 from dsenv.spec.workspaces import HubAuthSpec, HubProfile, WorkspacesSpec
 from dsenv.stacks.components.kube import helm_release, service_account
 from dsenv.stacks.components.podsecurity import (
@@ -181,6 +182,18 @@ def hub_values(ws: WorkspacesSpec, *, image: str) -> dict[str, Any]:
         singleuser["image"]["pullSecrets"] = [ws.image_pull_secret]
     if ws.storage_class:
         singleuser["storage"]["dynamic"] = {"storageClass": ws.storage_class}
+    if ws.pipelines_examples:
+        # how to trigger a job or submit a workflow from a notebook (optional: a server
+        # starts before the pipelines' ConfigMap exists)
+        singleuser["storage"]["extraVolumes"] = [
+            {
+                "name": "pipelines-examples",
+                "configMap": {"name": ws.pipelines_examples, "optional": True},
+            }
+        ]
+        singleuser["storage"]["extraVolumeMounts"] = [
+            {"name": "pipelines-examples", "mountPath": EXAMPLES_MOUNT, "readOnly": True}
+        ]
     if ws.object_store is not None:
         # the chart's explicit notation: each entry a Kubernetes EnvVar (valueFrom allowed)
         singleuser["extraEnv"] = {e["name"]: e for e in ws.object_store.env()}

@@ -399,6 +399,20 @@ def test_the_workspace_example_uses_only_what_the_workspace_may_do() -> None:
         component.EXAMPLE_KEY
     ]
     compile(example_script, component.EXAMPLE_KEY, "exec")  # valid Python
+    # every workspace sees it, read-only
+    (hub,) = [
+        r
+        for r in graph.of_type("kubernetes:helm.sh/v3:Release")
+        if str(r.inputs["chart"]).endswith("jupyterhub")
+    ]
+    storage = hub.inputs["values"]["singleuser"]["storage"]
+    assert storage["extraVolumes"] == [
+        {
+            "name": "pipelines-examples",
+            "configMap": {"name": component.EXAMPLES_CONFIGMAP, "optional": True},
+        }
+    ]
+    assert storage["extraVolumeMounts"][0]["mountPath"] == "/home/jovyan/pipelines-examples"
     # the calls it makes: read a CronJob, create a Job, create a Workflow, list pods, read logs
     for verb, group, resource in (
         ("get", "batch", "cronjobs"),

@@ -32,6 +32,9 @@ TIER_LABEL = "dsenv.io/pipeline-tier"
 #: https://argo-workflows.readthedocs.io/en/stable/artifact-repository-ref/).
 ARTIFACT_REPOSITORIES = "artifact-repositories"
 ARTIFACT_REPOSITORY_KEY = "default"
+#: The ConfigMap of examples a notebook runs, and where each workspace sees it.
+EXAMPLES_CONFIGMAP = "pipelines-examples"
+EXAMPLES_MOUNT = "/home/jovyan/pipelines-examples"
 #: Placeholder schedule of an on-demand job: its CronJob is suspended, so it never fires.
 ON_DEMAND_SCHEDULE = "0 0 1 1 *"
 

@@ -9,6 +9,7 @@ from dsenv.profile.types import parse_seconds
 from dsenv.spec import versions
 from dsenv.spec.image import qualified, registry_of
 from dsenv.spec.objectstore import ObjectStoreSpec
+from dsenv.spec.pipelines import EXAMPLES_CONFIGMAP
 from dsenv.spec.tiers import NodePoolSpec, mebibytes
 from dsenv.spec.versions import Chart
 
@@ -75,6 +76,8 @@ class WorkspacesSpec:
     storage_class: str | None = None  # home and hub volumes; None: the cluster's default
     image_pull_secret: str | None = None  # target kubernetes: pull credentials of the image
     object_store: ObjectStoreSpec | None = None  # target kubernetes: the servers' S3 store
+    # pipelines: the examples ConfigMap mounted read-only into every server
+    pipelines_examples: str | None = None
 
     @property
     def default_profile(self) -> HubProfile | None:
@@ -132,6 +135,7 @@ def expand(team: Team, ctx: ExpandContext) -> WorkspacesSpec | None:
         storage_class=team.target.storage_classes.workspaces,
         image_pull_secret=ctx.image_pull_secret,
         object_store=ctx.object_store,
+        pipelines_examples=EXAMPLES_CONFIGMAP if team.pipelines is not None else None,
     )
 
 
