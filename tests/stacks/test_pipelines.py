@@ -14,6 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from dsenv.live.cluster import shared_operator_needs
 from dsenv.offline.cost import estimate, price_table
 from dsenv.offline.graph import Resource, ResourceGraph
 from dsenv.offline.run import Offline, offline
@@ -330,6 +331,12 @@ pipelines:
     assert s3["accessKeySecret"] == {"name": store.credentials_secret, "key": "AWS_ACCESS_KEY_ID"}
     assert env.spec.pipelines is not None
     assert env.spec.pipelines.controller_namespace == "argo"
+    # dsenv doctor names the shared controller the team needs, and how to install it
+    (need,) = [n for n in shared_operator_needs(env.spec) if n.capability == "pipelines"]
+    assert need.namespace == "argo" and "workflows.argoproj.io" in need.crds
+    assert "argo-workflows --repo https://argoproj.github.io/argo-helm --version 1.0.18" in (
+        need.install
+    )
 
 
 # --- who may do what ----------------------------------------------------------------------
