@@ -176,13 +176,14 @@ def aws_engines(
         if emr.application_id is not None:
             pulumi.export("emr_serverless_application_id", emr.application_id)
         pipelines = spec.pipelines
-        if pipelines is not None and pipelines.scheduler_role and emr.virtual_cluster_id:
+        target = emr.virtual_cluster_id or emr.application_id
+        if pipelines is not None and pipelines.scheduler_role and target is not None:
             EmrSchedules(
                 "pipelines-emr",
                 EmrSchedulesArgs(
                     pipelines,
                     spec.spark,
-                    virtual_cluster_id=emr.virtual_cluster_id,
+                    virtual_cluster_id=target,
                     job_role_arn=emr.job_role_arn,
                     artifacts_bucket=storage.bucket_names["artifacts"],
                     account_id=aws.get_caller_identity_output(

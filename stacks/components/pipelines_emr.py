@@ -1,5 +1,6 @@
-"""Scheduled Spark jobs on EMR on EKS: one EventBridge Scheduler schedule per job, whose
-universal target starts an EMR job run on the team's virtual cluster.
+"""Scheduled Spark jobs on EMR: one EventBridge Scheduler schedule per job, whose universal
+target starts an EMR job run on the team's virtual cluster (EMR on EKS) or application (EMR
+Serverless: `StartJobRun` of the EMR Serverless API, `applicationId`, `jobDriver.sparkSubmit`).
 
 A universal target calls `arn:aws:scheduler:::aws-sdk:<service>:<action>` with `Input` shaped
 as the action's request (EventBridge Scheduler user guide, "Using universal targets"); here
@@ -26,6 +27,7 @@ from dsenv.spec.spark import SparkSpec
 from dsenv.stacks.components.identity import service_principal_trust
 
 START_JOB_RUN = "arn:aws:scheduler:::aws-sdk:emrcontainers:startJobRun"
+START_SERVERLESS_JOB_RUN = "arn:aws:scheduler:::aws-sdk:emrserverless:startJobRun"
 EXECUTION_ID = "<aws.scheduler.execution-id>"
 
 
@@ -42,9 +44,10 @@ def spark_submit_parameters(spark: SparkSpec, job: SparkJobSpec) -> str:
         "spark.executor.memory": mem(executor.memory_bytes),
         "spark.driver.cores": str(max(1, driver.cpu_millis // 1000)),
         "spark.driver.memory": mem(driver.memory_bytes),
-        "spark.kubernetes.driver.node.selector.dsenv.io/tier": driver.tier,
-        "spark.kubernetes.executor.node.selector.dsenv.io/tier": executor.tier,
     }
+    if spark.engine == "emr-on-eks":  # on the cluster's node groups of the two tiers
+        conf["spark.kubernetes.driver.node.selector.dsenv.io/tier"] = driver.tier
+        conf["spark.kubernetes.executor.node.selector.dsenv.io/tier"] = executor.tier
     return " ".join(f"--conf {k}={v}" for k, v in conf.items())
 
 
@@ -62,6 +65,20 @@ def start_job_run_input(
     }
     if job.arguments:
         driver["entryPointArguments"] = list(job.arguments)
+    monitoring = {"s3MonitoringConfiguration": {"logUri": log_uri}}
+    if spark.engine == "emr-serverless":
+        return json.dumps(
+            {
+                "applicationId": virtual_cluster_id,
+                "name": job.name,
+                "clientToken": EXECUTION_ID,
+                "executionRoleArn": job_role_arn,
+                "jobDriver": {"sparkSubmit": driver},
+                "executionTimeoutMinutes": max(1, job.timeout_seconds // 60),
+                "configurationOverrides": {"monitoringConfiguration": monitoring},
+            },
+            sort_keys=True,
+        )
     return json.dumps(
         {
             "virtualClusterId": virtual_cluster_id,
@@ -78,7 +95,7 @@ def start_job_run_input(
     )
 
 
-def scheduler_policy(virtual_cluster_arn: str, job_role_arn: str) -> str:
+def scheduler_policy(target_arn: str, job_role_arn: str, action: str) -> str:
     return json.dumps(
         {
             "Version": "2012-10-17",
@@ -86,8 +103,8 @@ def scheduler_policy(virtual_cluster_arn: str, job_role_arn: str) -> str:
                 {
                     "Sid": "StartJobRuns",
                     "Effect": "Allow",
-                    "Action": "emr-containers:StartJobRun",
-                    "Resource": virtual_cluster_arn,
+                    "Action": action,
+                    "Resource": target_arn,
                 },
                 {
                     "Sid": "PassJobRole",
@@ -105,7 +122,7 @@ def scheduler_policy(virtual_cluster_arn: str, job_role_arn: str) -> str:
 class EmrSchedulesArgs:
     pipelines: PipelinesSpec
     spark: SparkSpec
-    virtual_cluster_id: pulumi.Input[str]
+    virtual_cluster_id: pulumi.Input[str]  # EMR Serverless: the application id
     job_role_arn: pulumi.Input[str]
     artifacts_bucket: pulumi.Input[str]  # run logs go under s3://<bucket>/emr/
     account_id: pulumi.Input[str]
@@ -128,14 +145,21 @@ class EmrSchedules(pulumi.ComponentResource):
             opts=child,
         )
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
+        serverless = spark.engine == "emr-serverless"
+        service, action, target = (
+            ("emr-serverless", "emr-serverless:StartJobRun", START_SERVERLESS_JOB_RUN)
+            if serverless
+            else ("emr-containers", "emr-containers:StartJobRun", START_JOB_RUN)
+        )
+        path = "applications" if serverless else "virtualclusters"
         cluster_arn = pulumi.Output.all(region, args.account_id, args.virtual_cluster_id).apply(
-            lambda a: f"arn:aws:emr-containers:{a[0]}:{a[1]}:/virtualclusters/{a[2]}"
+            lambda a: f"arn:aws:{service}:{a[0]}:{a[1]}:/{path}/{a[2]}"
         )
         aws.iam.RolePolicy(
             f"{name}-scheduler",
             role=role.id,
             policy=pulumi.Output.all(cluster_arn, args.job_role_arn).apply(
-                lambda a: scheduler_policy(a[0], a[1])
+                lambda a: scheduler_policy(a[0], a[1], action)
             ),
             opts=child,
         )
@@ -154,12 +178,12 @@ class EmrSchedules(pulumi.ComponentResource):
             aws.scheduler.Schedule(
                 f"{name}-{job.name}",
                 name=job.name,
-                description=f"dsenv: Spark job {job.name} on EMR on EKS",
+                description=f"dsenv: Spark job {job.name} on {spark.engine}",
                 schedule_expression=eventbridge(job.schedule),
                 schedule_expression_timezone=job.time_zone,
                 flexible_time_window=aws.scheduler.ScheduleFlexibleTimeWindowArgs(mode="OFF"),
                 target=aws.scheduler.ScheduleTargetArgs(
-                    arn=START_JOB_RUN,
+                    arn=target,
                     role_arn=role.arn,
                     input=payload,
                     retry_policy=aws.scheduler.ScheduleTargetRetryPolicyArgs(

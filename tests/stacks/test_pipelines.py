@@ -468,7 +468,7 @@ def test_fraud_cost_shows_the_scheduled_compute_apart() -> None:
 # --- EMR on EKS ---------------------------------------------------------------------------
 
 
-def test_emr_spark_jobs_are_eventbridge_schedules_that_start_job_runs(tmp_path: Path) -> None:
+def _emr_team(tmp_path: Path, engine: str) -> Offline:
     org = (PROFILES / "org" / "acme.yaml").resolve()
     profile = tmp_path / "ledger.yaml"
     profile.write_text(
@@ -479,7 +479,7 @@ extends: {org}
 tiers:
   small: {{cpu: 2, memory: 8Gi, instance_types: [m7i.large], min_nodes: 1, max_nodes: 3}}
   large: {{cpu: 16, memory: 64Gi, instance_types: [r7i.4xlarge], max_nodes: 4}}
-spark: {{engine: emr-on-eks, driver_tier: small, executor_tier: large, max_executors: 8}}
+spark: {{engine: {engine}, driver_tier: small, executor_tier: large, max_executors: 8}}
 pipelines:
   time_zone: Europe/Berlin
   spark_jobs:
@@ -488,7 +488,41 @@ budget: {{monthly_usd: 3000}}
 """,
         encoding="utf-8",
     )
-    env = offline(profile)
+    return offline(profile)
+
+
+def test_emr_serverless_spark_jobs_start_job_runs_of_the_team_application(
+    tmp_path: Path,
+) -> None:
+    env = _emr_team(tmp_path, "emr-serverless")
+    (schedule,) = env.graph.of_type("aws:scheduler/schedule:Schedule")
+    target = schedule.inputs["target"]
+    assert target["arn"] == "arn:aws:scheduler:::aws-sdk:emrserverless:startJobRun"
+    run = json.loads(target["input"])
+    (app,) = env.graph.of_type("aws:emrserverless/application:Application")
+    assert run["applicationId"] == app.outputs["id"]
+    assert run["jobDriver"]["sparkSubmit"]["entryPoint"] == "s3://acme-ledger-data/jobs/etl.py"
+    assert run["executionTimeoutMinutes"] == 60
+    (policy,) = [
+        p
+        for p in env.graph.of_type("aws:iam/rolePolicy:RolePolicy")
+        if p.name == "pipelines-emr-scheduler"
+    ]
+    statements = {s["Sid"]: s for s in json.loads(policy.inputs["policy"])["Statement"]}
+    assert statements["StartJobRuns"]["Action"] == "emr-serverless:StartJobRun"
+    assert statements["StartJobRuns"]["Resource"].endswith(f"/applications/{app.outputs['id']}")
+    # cost: pay per use, the run's vCPU- and GB-hours
+    report = estimate(env.graph, env.spec, price_table())
+    (line,) = [line for line in report.lines if line.scheduled]
+    rates = price_table()["emr_serverless"]
+    vcpu, gb = 2 + 4 * 16, 8 + 4 * 64
+    assert line.scheduled == pytest.approx(
+        round(52 / 12 * (vcpu * rates["vcpu_hour"] + gb * rates["gb_hour"]), 2)
+    )
+
+
+def test_emr_spark_jobs_are_eventbridge_schedules_that_start_job_runs(tmp_path: Path) -> None:
+    env = _emr_team(tmp_path, "emr-on-eks")
     (schedule,) = env.graph.of_type("aws:scheduler/schedule:Schedule")
     assert schedule.capability == "pipelines"
     inputs = schedule.inputs

@@ -204,6 +204,22 @@ class _Pricer:
             if sjob is None or spark is None:
                 return
             hours = sjob.timeout_seconds / 3600
+            if spark.engine == "emr-serverless":  # pay per use: vCPU- and GB-hours
+                rates = self.p["emr_serverless"]
+                pools = [spark.driver] + [spark.executor] * sjob.executors
+                vcpu = sum(p.cpu_millis for p in pools) / 1000
+                mem = sum(p.memory_bytes for p in pools) / 2**30
+                hourly = vcpu * rates["vcpu_hour"] + mem * rates["gb_hour"]
+                cost = sjob.runs_per_month * hours * hourly
+                self.add(
+                    r,
+                    f"{sjob.runs_per_month:.1f} runs x {hours:g} h x EMR Serverless "
+                    f"{vcpu:g} vCPU + {mem:g} GB",
+                    0,
+                    0,
+                    cost,
+                )
+                return
             driver, dhow = self.tier_hour(spark.driver.tier)
             executor, ehow = self.tier_hour(spark.executor.tier)
             cost = sjob.runs_per_month * hours * (driver + sjob.executors * executor)

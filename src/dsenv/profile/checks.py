@@ -266,13 +266,7 @@ def _pipelines(team: Team) -> Iterator[Finding]:
         yield from timeout(path, sjob.timeout)
         if team.spark is None:
             yield path, "a Spark job needs the spark section (its engine and tiers)"
-        elif team.spark.engine == "emr-serverless":
-            yield (
-                path,
-                "scheduled Spark jobs run on the Spark operator or EMR on EKS; "
-                "spark engine emr-serverless has no scheduled jobs yet",
-            )
-        elif team.spark.engine == "emr-on-eks" and _eventbridge_problem(sjob.schedule):
+        elif team.spark.engine != "operator" and _eventbridge_problem(sjob.schedule):
             yield (*path, "schedule"), str(_eventbridge_problem(sjob.schedule))
         elif sjob.executors > team.spark.max_executors:
             yield (

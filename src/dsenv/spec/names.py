@@ -355,7 +355,7 @@ class _Builder:
             team.pipelines is not None
             and bool(team.pipelines.spark_jobs)
             and team.spark is not None
-            and team.spark.engine == "emr-on-eks"
+            and team.spark.engine in ("emr-on-eks", "emr-serverless")
         )
 
     def _pipelines(self, prefix: str) -> dict[str, dict[str, str]]:

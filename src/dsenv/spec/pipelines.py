@@ -135,7 +135,7 @@ class PipelinesSpec:
     jobs: tuple[ScheduledJobSpec, ...]
     workflows: tuple[WorkflowSpec, ...]
     spark_jobs: tuple[SparkJobSpec, ...]
-    spark_engine: str | None  # operator or emr-on-eks when there are Spark jobs
+    spark_engine: str | None  # operator, emr-on-eks or emr-serverless with Spark jobs
     chart: Chart | None  # Argo Workflows, installed for this team (with workflows and install)
     release: str
     controller_namespace: str  # the installed controller's, or the cluster's shared one
@@ -234,7 +234,11 @@ def expand(team: Team, ctx: ExpandContext) -> PipelinesSpec | None:
         for s in p.spark_jobs
     )
     install = ctx.install_operators and bool(workflows)
-    emr = spark_jobs and team.spark is not None and team.spark.engine == "emr-on-eks"
+    emr = (
+        bool(spark_jobs)
+        and team.spark is not None
+        and team.spark.engine in ("emr-on-eks", "emr-serverless")
+    )
     return PipelinesSpec(
         provider=team.target.provider,
         namespace=names.namespace,
