@@ -32,6 +32,8 @@ from dsenv.stacks.components.kafka import StrimziKafka, StrimziKafkaArgs
 from dsenv.stacks.components.msk import Msk, MskArgs
 from dsenv.stacks.components.namespace import TeamNamespace, TeamNamespaceArgs
 from dsenv.stacks.components.network import Network, NetworkArgs
+from dsenv.stacks.components.pipelines import Pipelines, PipelinesArgs
+from dsenv.stacks.components.pipelines_emr import EmrSchedules, EmrSchedulesArgs
 from dsenv.stacks.components.runners import Runners, RunnersArgs
 from dsenv.stacks.components.serving import Serving, ServingArgs
 from dsenv.stacks.components.spark import SparkOperator, SparkOperatorArgs
@@ -182,6 +184,23 @@ def aws_engines(
             pulumi.export("emr_spark_conf", emr.spark_conf)
         if emr.application_id is not None:
             pulumi.export("emr_serverless_application_id", emr.application_id)
+        pipelines = spec.pipelines
+        target = emr.virtual_cluster_id or emr.application_id
+        if pipelines is not None and pipelines.scheduler_role and target is not None:
+            EmrSchedules(
+                "pipelines-emr",
+                EmrSchedulesArgs(
+                    pipelines,
+                    spec.spark,
+                    virtual_cluster_id=target,
+                    job_role_arn=emr.job_role_arn,
+                    artifacts_bucket=storage.bucket_names["artifacts"],
+                    account_id=aws.get_caller_identity_output(
+                        opts=pulumi.InvokeOutputOptions(provider=provider)
+                    ).account_id,
+                ),
+                opts=on_aws,
+            )
 
     if spec.kafka is not None and spec.kafka.engine in ("msk", "msk-serverless"):
         msk = Msk(
@@ -246,6 +265,17 @@ def in_cluster(spec: EnvironmentSpec, platform: Platform) -> tuple[TeamNamespace
             "serving", ServingArgs(spec.serving, role_arn=roles.get("serving")), opts=opts
         )
         pulumi.export("serving_endpoints", serving.endpoints)
+    if spec.pipelines is not None:
+        Pipelines(
+            "pipelines",
+            PipelinesArgs(
+                spec.pipelines,
+                image=platform.image or spec.pipelines.image,
+                spark=spec.spark,
+                role_arn=roles.get("pipelines"),
+            ),
+            opts=opts,
+        )
     if spec.provider == "kubernetes":
         pulumi.export("image", spec.image.ref)
     return namespace, team_provider

@@ -43,6 +43,11 @@ CAPABILITIES: tuple[Capability, ...] = (
     Capability("kafka", "Strimzi Kafka, or Amazon MSK on target aws", section="kafka"),
     Capability("runners", "GitHub Actions runner scale sets", section="ci_runners"),
     Capability("serving", "KServe InferenceServices", section="serving"),
+    Capability(
+        "pipelines",
+        "scheduled jobs, Spark jobs and Argo workflows",
+        section="pipelines",
+    ),
 )
 
 NAMES: tuple[str, ...] = tuple(c.name for c in CAPABILITIES)

@@ -192,7 +192,7 @@ class IdentityArgs:
 
 
 def _policy_for(purpose: str, args: IdentityArgs) -> pulumi.Output[str]:
-    if purpose == "workspaces":
+    if purpose in ("workspaces", "pipelines"):
         return pulumi.Output.all(args.data_bucket_arn, args.artifacts_bucket_arn).apply(
             lambda a: workspaces_policy(a[0], a[1])
         )

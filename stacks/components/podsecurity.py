@@ -204,6 +204,22 @@ def pod_templates(
                         _dig(template, (key, "securityContext")),
                     )
                 )
+    elif kind in ("Workflow", "WorkflowTemplate", "CronWorkflow", "ClusterWorkflowTemplate"):
+        # Argo: the workflow's pod context, overridden per template; each container template's
+        # container (and its init and sidecar containers). A CronWorkflow that only references
+        # a WorkflowTemplate has no pods of its own (the template is checked where it is).
+        wf = (spec.get("workflowSpec") or {}) if kind == "CronWorkflow" else spec
+        for template in wf.get("templates") or []:
+            pod_ctx = template.get("securityContext") or wf.get("securityContext")
+            where = f"{name}.templates[{template.get('name')}]"
+            for key in ("container", "script"):
+                if key in template:
+                    found.append(
+                        (f"{where}.{key}", pod_ctx, (template[key] or {}).get("securityContext"))
+                    )
+            for key in ("initContainers", "sidecars"):
+                for c in template.get(key) or []:
+                    found.append((f"{where}.{key}", pod_ctx, c.get("securityContext")))
     elif kind == "InferenceService":
         for component in ("predictor", "transformer", "explainer"):
             part = spec.get(component)
@@ -288,6 +304,13 @@ CHART_CONTEXTS: dict[str, tuple[ValuesContext, ...]] = {
         # (charts/kserve-resources/templates/clusterstoragecontainer.yaml), the only place
         # the injected container takes one from (kserve/kserve#5373)
         _ctx("storage-initializer", None, "kserve.storage.containerSecurityContext"),
+    ),
+    # the executor's init and wait containers in every workflow pod, and the main container's
+    # defaults (argo-helm charts/argo-workflows values.yaml `executor`, `mainContainer`)
+    "argo-workflows": (
+        _ctx("controller", "controller.podSecurityContext", "controller.securityContext"),
+        _ctx("executor", None, "executor.securityContext"),
+        _ctx("main-container", None, "mainContainer.securityContext"),
     ),
     "cluster-autoscaler": (_ctx("autoscaler", "securityContext", "containerSecurityContext"),),
     "cert-manager": (

@@ -269,6 +269,13 @@ BROKEN: dict[str, Callable[[ResourceGraph], ResourceGraph]] = {
     "iam-parliament": lambda g: edit(
         g, "aws:iam/rolePolicy:RolePolicy", _doc(lambda s: s.update(Action="s3:GetObjekt"))
     ),
+    "pipelines-runnable": lambda g: edit(
+        g,
+        "kubernetes:batch/v1:CronJob",
+        lambda i: i["spec"]["jobTemplate"]["spec"]["template"]["spec"].update(
+            serviceAccountName="nobody"
+        ),
+    ),
 }
 
 

@@ -168,6 +168,38 @@ def good() -> dict[str, Resource]:
                 },
             },
         ),
+        "cronjob": res(
+            "kubernetes:batch/v1:CronJob",
+            "retrain",
+            {
+                "apiVersion": "batch/v1",
+                "kind": "CronJob",
+                "metadata": {"name": "retrain", "namespace": "fraud"},
+                "spec": {
+                    "schedule": "0 2 * * *",
+                    "jobTemplate": {
+                        "spec": {
+                            "template": {
+                                "spec": {
+                                    **pod,
+                                    "serviceAccountName": "pipeline-runner",
+                                    "restartPolicy": "Never",
+                                }
+                            }
+                        }
+                    },
+                },
+            },
+        ),
+        "runner-account": res(
+            "kubernetes:core/v1:ServiceAccount",
+            "pipeline-runner",
+            {
+                "apiVersion": "v1",
+                "kind": "ServiceAccount",
+                "metadata": {"name": "pipeline-runner", "namespace": "fraud"},
+            },
+        ),
         "release": res(
             "kubernetes:helm.sh/v3:Release",
             "kafka",
@@ -269,6 +301,10 @@ BROKEN: dict[str, tuple[Callable[[dict[str, Resource]], None], str]] = {
     "iam-parliament": (
         _edit_doc("role-policy", "policy", lambda s: s.update(Action="s3:GetObjekt")),
         "policy",
+    ),
+    "pipelines-runnable": (
+        _set("cronjob", "spec.jobTemplate.spec.template.spec.serviceAccountName", "nobody"),
+        "spec.jobTemplate.spec.template.spec.serviceAccountName",
     ),
 }
 

@@ -62,6 +62,12 @@ def test_fraud_cost_matches_the_hand_computation(prices_file: Path) -> None:
     assert report.peak == pytest.approx(always + 10 * small + 4 * large + 2 * gpu)  # 7411
     assert report.by_capability()["network"] == (pytest.approx(nat), pytest.approx(nat))
     assert report.budget == 4000 and report.org_cap == 20000
+    # scheduled compute, apart: runs a month x timeout x one node of the tier (2025's days)
+    nightly = 365 / 12
+    retrain = nightly * 2 * 0.5  # 2 h on large spot                     = 30.42
+    features = nightly * (0.5 * 0.1 + 0.75 * 2.0 + 0.25 * 0.1)  # small, gpu, small = 47.91
+    etl = 52 / 12 * 1 * (0.1 + 8 * 0.5)  # Sundays, driver small + 8 large = 17.77
+    assert report.scheduled == pytest.approx(retrain + features + etl, abs=0.02)  # 96.1
     assert report.over("peak") == ["peak estimate $7,411.00 exceeds the team budget $4,000.00"]
     assert report.over("idle") == []
 
@@ -91,7 +97,7 @@ def test_cli_fail_over_budget_exits_1_on_the_chosen_basis(prices_file: Path) -> 
     )
     data = json.loads(as_json.stdout)
     assert data["prices"] == {"region": "test-region-1", "date": "2000-01-01"}
-    assert data["monthly"] == {"idle": 361.0, "peak": 7411.0}
+    assert data["monthly"] == {"idle": 361.0, "peak": 7411.0, "scheduled": 96.1}
 
 
 def test_quantities_convert_to_gib() -> None:

@@ -56,6 +56,14 @@ serving:
   tier: cpu
   models:
     - {{name: churn, framework: sklearn, storage_uri: "s3://{org}-{team}-artifacts/models/churn/1"}}
+pipelines:
+  time_zone: UTC
+  submitters: [scientists]
+  jobs: [{{name: retrain-the-churn-model-every-single-night-at-two, command: [python], tier: cpu, schedule: "0 2 * * *"}}]
+  workflows:
+    - name: build-the-features-for-the-churn-model-every-nigh
+      schedule: "@daily"
+      steps: [{{name: extract, command: [python], tier: cpu}}]
 """
 
 KAFKA_OBJECTS = """\
@@ -97,7 +105,10 @@ AWS_NAMES = {
     "aws:emrserverless/application:Application": ("name", limits.EMR_NAME),
     "aws:kms/alias:Alias": ("name", limits.KMS_ALIAS),
     "aws:cloudwatch/logGroup:LogGroup": ("name", limits.LOG_GROUP),
+    "aws:scheduler/schedule:Schedule": ("name", limits.SCHEDULE_NAME),
 }
+#: Kinds whose controllers derive longer names from theirs (a Job per run, a Workflow per run).
+CRON_KINDS = ("CronJob", "CronWorkflow")
 #: Kubernetes kinds whose names are DNS labels (the rest are DNS subdomains).
 LABEL_KINDS = ("Namespace", "Service")
 
@@ -118,6 +129,7 @@ def physical_names(graph: ResourceGraph) -> Iterator[tuple[tuple[str, ...], str,
         elif _k8s_object(r) and isinstance(r.inputs.get("metadata"), dict):
             meta, kind = r.inputs["metadata"], str(r.inputs.get("kind"))
             limit = limits.DNS_LABEL if kind in LABEL_KINDS else limits.DNS_SUBDOMAIN
+            limit = limits.CRON_NAME if kind in CRON_KINDS else limit
             yield (r.type, str(meta.get("namespace", ""))), str(meta["name"]), limit
             for key, value in (meta.get("labels") or {}).items():
                 yield ("label value", key, str(meta["name"])), str(value), limits.DNS_LABEL
@@ -183,9 +195,18 @@ class Inventory:
             for sa in (
                 values.get("serviceAccount"),
                 (values.get("rbac") or {}).get("serviceAccount"),
+                (values.get("controller") or {}).get("serviceAccount"),  # Argo Workflows
             ):
                 if isinstance(sa, dict) and sa.get("create") and sa.get("name"):
                     self.service_accounts.add((ns, str(sa["name"])))
+        # the profile's groups, as the hub loads them: what a Group subject must name
+        self.groups = {
+            str(g)
+            for release in graph.of_type("kubernetes:helm.sh/v3:Release")
+            for g in (((release.inputs.get("values") or {}).get("hub") or {}).get("config", {}))
+            .get("JupyterHub", {})
+            .get("load_groups", {})
+        }
         self.access_users = {
             str(r.inputs["userName"])
             for r in graph.of_type("aws:eks/accessEntry:AccessEntry")
@@ -264,6 +285,8 @@ def dangling(graph: ResourceGraph) -> list[str]:
                 if subject["kind"] == "ServiceAccount":
                     key = (subject.get("namespace", ns), subject["name"])
                     need(key in inv.service_accounts, f"RoleBinding {name}: {key}")
+                elif subject["kind"] == "Group":
+                    need(subject["name"] in inv.groups, f"RoleBinding {name}: {subject}")
                 else:
                     need(subject["name"] in inv.access_users, f"RoleBinding {name}: {subject}")
         if kind == "InferenceService":
@@ -316,9 +339,14 @@ def test_the_kafka_client_policy_names_the_msk_cluster_the_program_creates(
     name = cluster.inputs["clusterName"]
     assert name == f"{ORG}-{TEAM}-kafka"
     policies = [p for p in graph.of_type("aws:iam/rolePolicy:RolePolicy") if "kafka" in p.name]
-    assert len(policies) == 1  # workspaces (spark runs on EMR, with its own job role)
-    arns = {a for s in _statements(policies[0].inputs["policy"]) for a in _as_list(s["Resource"])}
-    assert f"arn:aws:kafka:eu-west-1:123456789012:cluster/{name}/*" in arns
+    # workspaces and pipelines (spark runs on EMR, with its own job role)
+    assert sorted(p.name for p in policies) == [
+        "identity-pipelines-kafka",
+        "identity-workspaces-kafka",
+    ]
+    for policy in policies:
+        arns = {a for s in _statements(policy.inputs["policy"]) for a in _as_list(s["Resource"])}
+        assert f"arn:aws:kafka:eu-west-1:123456789012:cluster/{name}/*" in arns
 
 
 def test_the_reference_check_finds_a_broken_reference(tmp_path: Path) -> None:

@@ -29,7 +29,13 @@ PROFILES = ROOT / "profiles"
 UPSTREAM = ROOT.parent / "shared" / "upstream"
 TEAM_PROFILES = sorted(p for p in PROFILES.glob("*.yaml"))
 #: API groups served by the custom resources dsenv writes (everything else is core Kubernetes).
-CRD_GROUPS = ("kafka.strimzi.io", "serving.kserve.io", "sparkoperator.k8s.io", "actions.github.com")
+CRD_GROUPS = (
+    "kafka.strimzi.io",
+    "serving.kserve.io",
+    "sparkoperator.k8s.io",
+    "actions.github.com",
+    "argoproj.io",
+)
 PROFILE_NAMES = [p.stem for p in TEAM_PROFILES]
 
 
@@ -55,6 +61,7 @@ def build_in_cluster(spec: EnvironmentSpec, *, with_roles: bool = True) -> None:
     capability depends on the namespace only. Roles stand in for the AWS half's IRSA roles."""
     from dsenv.stacks.components.kafka import StrimziKafka, StrimziKafkaArgs
     from dsenv.stacks.components.namespace import TeamNamespace, TeamNamespaceArgs
+    from dsenv.stacks.components.pipelines import Pipelines, PipelinesArgs
     from dsenv.stacks.components.runners import Runners, RunnersArgs
     from dsenv.stacks.components.serving import Serving, ServingArgs
     from dsenv.stacks.components.spark import SparkOperator, SparkOperatorArgs
@@ -80,6 +87,13 @@ def build_in_cluster(spec: EnvironmentSpec, *, with_roles: bool = True) -> None:
         Runners("runners", RunnersArgs(rn, rn.image, role_arn=role("runners")), opts=opts)
     if spec.serving:
         Serving("serving", ServingArgs(spec.serving, role_arn=role("serving")), opts=opts)
+    if spec.pipelines:
+        pl = spec.pipelines
+        Pipelines(
+            "pipelines",
+            PipelinesArgs(pl, pl.image, spark=spec.spark, role_arn=role("pipelines")),
+            opts=opts,
+        )
 
 
 @functools.cache
@@ -188,6 +202,12 @@ CRD_FILES = {
     "KafkaNodePool": "strimzi/045-Crd-kafkanodepool.yaml",
     "InferenceService": "kserve/serving.kserve.io_inferenceservices.yaml",
     "SparkApplication": "spark-operator/sparkoperator.k8s.io_sparkapplications.yaml",
+    "ScheduledSparkApplication": (
+        "spark-operator/sparkoperator.k8s.io_scheduledsparkapplications.yaml"
+    ),
+    "Workflow": "argo-workflows/argoproj.io_workflows.yaml",
+    "WorkflowTemplate": "argo-workflows/argoproj.io_workflowtemplates.yaml",
+    "CronWorkflow": "argo-workflows/argoproj.io_cronworkflows.yaml",
     "AutoscalingRunnerSet": "actions-runner-controller/actions.github.com_autoscalingrunnersets.yaml",
 }
 

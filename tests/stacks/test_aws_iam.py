@@ -72,7 +72,7 @@ def test_each_workload_role_trusts_exactly_its_service_account_and_the_sts_audie
 def test_roles_exist_only_for_the_workloads_in_the_profile() -> None:
     fraud = {w.purpose for w in _roles("fraud")}
     vision = {w.purpose for w in _roles("vision")}
-    assert fraud == {"workspaces", "spark", "serving", "runners"}
+    assert fraud == {"workspaces", "spark", "serving", "runners", "pipelines"}
     # vision runs Spark on EMR Serverless (its own execution role) and has no CI runners
     assert vision == {"workspaces", "serving"}
     names = {r.inputs.get("name") for r in graph_of("vision").of_type("aws:iam/role:Role")}

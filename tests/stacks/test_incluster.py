@@ -401,6 +401,7 @@ def test_every_resource_belongs_to_its_capability_component(kit: Any, profile: s
         "dsenv:kafka:StrimziKafka",
         "dsenv:runners:Runners",
         "dsenv:serving:Serving",
+        "dsenv:pipelines:Pipelines",
     }
     for resource in graph:
         if resource.custom:
@@ -427,7 +428,7 @@ def test_program_builds_the_same_in_cluster_capabilities_for_every_profile(
     from dsenv.offline.capture import capture_spec
 
     graph = capture_spec(kit.spec_for(profile))
-    in_cluster = {"base", "workspaces", "spark", "kafka", "runners", "serving"}
+    in_cluster = {"base", "workspaces", "spark", "kafka", "runners", "serving", "pipelines"}
     program_k8s = {
         (r.type, r.name)
         for r in graph

@@ -91,6 +91,9 @@ def test_custom_resources_validate_against_the_served_upstream_crds(
             "InferenceService",
             "SparkApplication",
             "AutoscalingRunnerSet",
+            "ScheduledSparkApplication",
+            "WorkflowTemplate",
+            "CronWorkflow",
         }
 
 

@@ -431,6 +431,31 @@ def shared_operator_needs(spec: EnvironmentSpec) -> list[OperatorNeed]:
                 helm(versions.ARC_CONTROLLER, "arc", ns),
             )
         )
+    pipelines = spec.pipelines
+    if pipelines is not None and pipelines.workflows and not pipelines.install_controller:
+        ns = pipelines.controller_namespace
+        crds = tuple(
+            f"{k}.argoproj.io" for k in ("workflows", "workflowtemplates", "cronworkflows")
+        )
+        needs.append(
+            OperatorNeed(
+                "pipelines",
+                "Argo Workflows",
+                ns,
+                crds,
+                # restricted workflow pods need the executor's security context set cluster-wide
+                helm(
+                    versions.ARGO_WORKFLOWS,
+                    "argo-workflows",
+                    ns,
+                    "executor.securityContext.runAsNonRoot=true",
+                    "executor.securityContext.allowPrivilegeEscalation=false",
+                    "'executor.securityContext.capabilities.drop={ALL}'",
+                    "executor.securityContext.seccompProfile.type=RuntimeDefault",
+                    "server.enabled=false",
+                ),
+            )
+        )
     return needs
 
 

@@ -263,7 +263,11 @@ def check_schemas(graph: ResourceGraph, schemas: Schemas, kubernetes_version: st
         key = (str(r.inputs.get("apiVersion")), str(r.inputs.get("kind")))
         if key in schemas.crds:
             if key not in strict_crds:
-                strict_crds[key] = strict_schema(schemas.crds[key])
+                schema = strict_schema(schemas.crds[key])
+                # metadata is the API server's to check (Argo's CRDs require it at the root)
+                if "metadata" in (schema.get("required") or []):
+                    schema["required"] = [k for k in schema["required"] if k != "metadata"]
+                strict_crds[key] = schema
             obj = {k: v for k, v in r.inputs.items() if k != "metadata"}
             validator = jsonschema.Draft7Validator(strict_crds[key])
             for error in sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path)):

@@ -4,7 +4,10 @@ Two figures per resource: *idle* (node groups at their minimum size, plus everyt
 runs whether used or not: the EKS control plane, NAT gateways, MSK brokers, storage) and
 *peak* (node groups at their maximum size, pay-per-use services at their maximum capacity
 all month). Storage that dsenv cannot know (S3 and ECR contents) uses the assumptions stated
-in the price table. Prices: `dsenv/data/prices.yaml` (it names its region and date), with a
+in the price table. A third figure, *scheduled*, is the compute the team's scheduled jobs,
+Spark jobs and workflows use: runs a month x the run's duration (its timeout, an upper
+bound) x one node of the tier a pod runs on (a node group scales up for it). It is shown
+apart, not added to idle or peak: the node groups it runs on are already in peak. Prices: `dsenv/data/prices.yaml` (it names its region and date), with a
 user file (`--prices`) merged over it.
 """
 
@@ -70,6 +73,7 @@ class CostLine:
     item: str  # what was priced, with the arithmetic's inputs
     idle: float
     peak: float
+    scheduled: float = 0.0  # runs a month x duration on the tier (pipelines)
 
 
 @dataclass
@@ -89,6 +93,10 @@ class CostReport:
     @property
     def peak(self) -> float:
         return round(sum(line.peak for line in self.lines), 2)
+
+    @property
+    def scheduled(self) -> float:
+        return round(sum(line.scheduled for line in self.lines), 2)
 
     def by_capability(self) -> dict[str, tuple[float, float]]:
         out: dict[str, tuple[float, float]] = {}
@@ -118,7 +126,7 @@ class CostReport:
             "kind": "dsenv-cost",
             "currency": "USD",
             "prices": {"region": self.region, "date": self.date},
-            "monthly": {"idle": self.idle, "peak": self.peak},
+            "monthly": {"idle": self.idle, "peak": self.peak, "scheduled": self.scheduled},
             "by_capability": {
                 k: {"idle": v[0], "peak": v[1]} for k, v in self.by_capability().items()
             },
@@ -137,10 +145,92 @@ class _Pricer:
         self.lines: list[CostLine] = []
         self.warnings: list[str] = []
 
-    def add(self, r: Resource, item: str, idle: float, peak: float) -> None:
+    def add(self, r: Resource, item: str, idle: float, peak: float, scheduled: float = 0) -> None:
         self.lines.append(
-            CostLine(r.capability, f"{r.type} {r.name}", item, round(idle, 2), round(peak, 2))
+            CostLine(
+                r.capability,
+                f"{r.type} {r.name}",
+                item,
+                round(idle, 2),
+                round(peak, 2),
+                round(scheduled, 2),
+            )
         )
+
+    def tier_hour(self, tier: str) -> tuple[float, str]:
+        """What an hour of one node of `tier` costs, and how it was priced."""
+        spec = self.spec
+        pool = next((p for p in spec.node_pools if p.tier == tier), None) if spec else None
+        if pool is None or not pool.instance_types:
+            return 0.0, f"tier {tier} (the cluster's own nodes, not priced)"
+        kind = pool.instance_types[0]
+        spot = pool.capacity_type == "SPOT"
+        row = self.p["instances"].get(kind)
+        if row is None:
+            self.warnings.append(f"no price for instance type {kind} (tier {tier}); counted as 0")
+            return 0.0, f"tier {tier} {kind}"
+        rate = float(row["spot" if spot else "on_demand"])
+        return rate, f"tier {tier} {kind} {'spot' if spot else 'on-demand'} {rate}/h"
+
+    def pipelines(self, r: Resource) -> None:
+        """Scheduled compute of a CronJob, a scheduled workflow or a scheduled Spark job."""
+        spec = self.spec.pipelines if self.spec else None
+        if spec is None:
+            return
+        name = str((r.inputs.get("metadata") or {}).get("name") or r.inputs.get("name") or "")
+        t = r.type
+        if t == "kubernetes:batch/v1:CronJob":
+            job = next((j for j in spec.jobs if j.name == name), None)
+            if job is None or not job.schedule:
+                return
+            hours = job.pod.timeout_seconds / 3600
+            rate, how = self.tier_hour(job.pod.pool.tier)
+            cost = job.runs_per_month * hours * rate
+            self.add(r, f"{job.runs_per_month:.1f} runs x {hours:g} h on {how}", 0, 0, cost)
+        elif t.endswith(":WorkflowTemplate"):
+            flow = next((w for w in spec.workflows if w.name == name), None)
+            if flow is None or not flow.schedule:
+                return
+            cost, parts = 0.0, []
+            for step in flow.steps:
+                hours = step.pod.timeout_seconds / 3600
+                rate, how = self.tier_hour(step.pod.pool.tier)
+                cost += flow.runs_per_month * hours * rate
+                parts.append(f"{step.pod.name} {hours:g} h on {how}")
+            self.add(r, f"{flow.runs_per_month:.1f} runs x ({'; '.join(parts)})", 0, 0, cost)
+        elif t.endswith(":ScheduledSparkApplication") or t == "aws:scheduler/schedule:Schedule":
+            sjob = next((s for s in spec.spark_jobs if s.name == name), None)
+            spark = self.spec.spark if self.spec else None
+            if sjob is None or spark is None:
+                return
+            hours = sjob.timeout_seconds / 3600
+            if spark.engine == "emr-serverless":  # pay per use: vCPU- and GB-hours
+                rates = self.p["emr_serverless"]
+                pools = [spark.driver] + [spark.executor] * sjob.executors
+                vcpu = sum(p.cpu_millis for p in pools) / 1000
+                mem = sum(p.memory_bytes for p in pools) / 2**30
+                hourly = vcpu * rates["vcpu_hour"] + mem * rates["gb_hour"]
+                cost = sjob.runs_per_month * hours * hourly
+                self.add(
+                    r,
+                    f"{sjob.runs_per_month:.1f} runs x {hours:g} h x EMR Serverless "
+                    f"{vcpu:g} vCPU + {mem:g} GB",
+                    0,
+                    0,
+                    cost,
+                )
+                return
+            driver, dhow = self.tier_hour(spark.driver.tier)
+            executor, ehow = self.tier_hour(spark.executor.tier)
+            cost = sjob.runs_per_month * hours * (driver + sjob.executors * executor)
+            self.add(
+                r,
+                f"{sjob.runs_per_month:.1f} runs x {hours:g} h x (driver on {dhow} + "
+                f"{sjob.executors} executors on {ehow})",
+                0,
+                0,
+                cost,
+            )
 
     def resource(self, r: Resource) -> None:
         p, h, t, inp = self.p, self.hours, r.type, r.inputs
@@ -160,6 +250,13 @@ class _Pricer:
             )
         elif t == "aws:eks/nodeGroup:NodeGroup":
             self.node_group(r)
+        elif t in (
+            "kubernetes:batch/v1:CronJob",
+            "kubernetes:argoproj.io/v1alpha1:WorkflowTemplate",
+            "kubernetes:sparkoperator.k8s.io/v1beta2:ScheduledSparkApplication",
+            "aws:scheduler/schedule:Schedule",
+        ):
+            self.pipelines(r)
         elif t == "aws:msk/cluster:Cluster":
             brokers = int(inp.get("numberOfBrokerNodes") or 0)
             info = inp.get("brokerNodeGroupInfo") or {}
@@ -284,6 +381,8 @@ def estimate(
             f"prices for {prices.get('region')} as of {prices.get('date')}, {prices['hours_per_month']} h/month",
             f"S3: {prices['s3']['assumed_gib_per_bucket']} GiB per bucket; ECR: {prices['ecr']['assumed_gib_per_repository']} GiB per repository",
             "data transfer, NAT data processing and request charges are not included",
+            "scheduled: runs a month x each run's timeout (an upper bound) x one node of its "
+            "tier; apart from idle and peak (EMR on EKS's per-vCPU charge not included)",
         ],
     )
 
@@ -297,6 +396,8 @@ def render_text(report: CostReport) -> str:
     for cap, (idle, peak) in report.by_capability().items():
         lines.append(f"{cap:<14} {idle:>12,.2f} {peak:>12,.2f}")
     lines.append(f"{'total':<14} {report.idle:>12,.2f} {report.peak:>12,.2f}")
+    if report.scheduled:
+        lines.append(f"{'scheduled':<14} {report.scheduled:>12,.2f}   (pipelines runs, apart)")
     lines.append("")
     if report.budget is not None:
         lines.append(f"team budget   {report.budget:>12,.2f}")
@@ -317,6 +418,11 @@ def render_markdown(report: CostReport) -> str:
     out += [f"| {c} | {i:,.2f} | {p:,.2f} |" for c, (i, p) in report.by_capability().items()]
     out.append(f"| **total** | **{report.idle:,.2f}** | **{report.peak:,.2f}** |")
     out.append("")
+    if report.scheduled:
+        out.append(
+            f"Scheduled compute (pipelines, apart from the always-on figures): "
+            f"{report.scheduled:,.2f}.\n"
+        )
     if report.budget is not None:
         out.append(f"Team budget: {report.budget:,.2f}. ")
     if report.org_cap is not None:

@@ -101,6 +101,60 @@ def pod_security(graph: ResourceGraph) -> Iterator[Hit]:
                 yield Hit(r, "values", f"not Pod Security restricted: {problem}")
 
 
+# --- pipelines ----------------------------------------------------------------------------
+
+
+def _service_account_of(obj: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(path, name) of the service account a scheduled object's pods run as."""
+    kind, spec = obj.get("kind"), obj.get("spec") or {}
+    if kind == "CronJob":
+        path = "spec.jobTemplate.spec.template.spec.serviceAccountName"
+        return path, _dig(obj, path) or "default"
+    if kind in ("WorkflowTemplate", "Workflow"):
+        if "workflowTemplateRef" in spec:
+            return None
+        return "spec.serviceAccountName", spec.get("serviceAccountName") or "default"
+    if kind == "ScheduledSparkApplication":
+        path = "spec.template.driver.serviceAccount"
+        return path, _dig(obj, path) or "default"
+    return None
+
+
+def pipelines_runnable(graph: ResourceGraph) -> Iterator[Hit]:
+    """A scheduled job, Spark job or workflow can start: its pods' service account exists
+    (the API server refuses pods naming a missing one), and a CronWorkflow's template
+    exists."""
+    objects = [r for r in graph if _is_kubernetes_object(r)]
+
+    def names(kind: str) -> set[tuple[str, str]]:
+        return {
+            (str(_dig(r.inputs, "metadata.namespace")), str(_dig(r.inputs, "metadata.name")))
+            for r in objects
+            if r.inputs.get("kind") == kind
+        }
+
+    accounts, templates = names("ServiceAccount"), names("WorkflowTemplate")
+    for r in objects:
+        obj = r.inputs
+        namespace = str(_dig(obj, "metadata.namespace"))
+        found = _service_account_of(obj)
+        # `default` exists in every namespace; any other account must be one dsenv creates
+        if found is not None and found[1] != "default" and (namespace, found[1]) not in accounts:
+            yield Hit(
+                r,
+                found[0],
+                f"its pods run as service account {found[1]!r}, which no object creates",
+            )
+        if obj.get("kind") == "CronWorkflow":
+            ref = _dig(obj, "spec.workflowSpec.workflowTemplateRef.name")
+            if ref is not None and (namespace, str(ref)) not in templates:
+                yield Hit(
+                    r,
+                    "spec.workflowSpec.workflowTemplateRef.name",
+                    f"it runs WorkflowTemplate {ref!r}, which no object creates",
+                )
+
+
 # --- JupyterHub sign-in ------------------------------------------------------------------
 
 #: Authenticators that let anyone in: dummy takes any user name (and any password unless one
@@ -444,6 +498,13 @@ RULES: tuple[Rule, ...] = (
         "high",
         "Every pod template (objects, custom resources, chart values) meets Pod Security restricted.",
         pod_security,
+    ),
+    Rule(
+        "pipelines-runnable",
+        "high",
+        "Every scheduled job, Spark job and workflow runs as a service account that exists, "
+        "and every CronWorkflow's template exists.",
+        pipelines_runnable,
     ),
     Rule(
         "hub-auth",

@@ -28,6 +28,7 @@ def check_team(team: Team, limits: tuple[OrgLimits, ...], loc: Locator) -> list[
         for path, message, at_key in _target_keys(team, lambda path: path in loc.index)
     ]
     problems += [loc.problem(path, message) for path, message in _storage(team)]
+    problems += [loc.problem(path, message) for path, message in _pipelines(team)]
     for limit in limits:
         problems += [loc.problem(path, message) for path, message in _constraints(team, limit)]
     problems += [
@@ -270,6 +271,131 @@ def _storage(team: Team) -> Iterator[Finding]:
                     "endpoint and the name of its credentials secret)"
                 ),
             )
+
+
+def _pipelines(team: Team) -> Iterator[Finding]:
+    """Tiers, groups, steps and time zones the pipelines section refers to."""
+    p = team.pipelines
+    if p is None:
+        return
+    from dsenv.profile.model import MAX_TIMEOUT_SECONDS
+    from dsenv.profile.types import parse_seconds
+
+    at = ("pipelines",)
+    tiers = ", ".join(sorted(team.tiers))
+    groups = set(team.groups)
+    for key in ("submitters", "viewers"):
+        for i, group in enumerate(getattr(p, key)):
+            if group not in groups:
+                known = ", ".join(sorted(groups)) or "none are declared"
+                yield (*at, key, i), f"group {group!r} is not defined; groups: {known}"
+
+    def tier(path: tuple[str | int, ...], name: str) -> Iterator[Finding]:
+        if name not in team.tiers:
+            yield path, f"tier {name!r} is not defined; tiers are: {tiers}"
+
+    def timed(
+        path: tuple[str | int, ...], schedule: str | None, zone: str | None
+    ) -> Iterator[Finding]:
+        if schedule is not None and zone is None and p.time_zone is None:
+            yield (
+                (*path, "schedule"),
+                "a schedule needs a time zone: set time_zone here or pipelines.time_zone "
+                "(an IANA name such as Europe/Berlin or UTC)",
+            )
+        if schedule is None and zone is not None:
+            yield (*path, "time_zone"), "time_zone applies to a schedule; this entry has none"
+
+    def timeout(path: tuple[str | int, ...], text: str) -> Iterator[Finding]:
+        if parse_seconds(text) > MAX_TIMEOUT_SECONDS:
+            yield (*path, "timeout"), f"timeout {text} is more than a week"
+
+    for i, job in enumerate(p.jobs):
+        path = (*at, "jobs", i)
+        yield from tier((*path, "tier"), job.tier)
+        yield from timed(path, job.schedule, job.time_zone)
+        yield from timeout(path, job.timeout)
+    yield from _unique((*at, "jobs"), [j.name for j in p.jobs], "job")
+    for i, sjob in enumerate(p.spark_jobs):
+        path = (*at, "spark_jobs", i)
+        yield from timed(path, sjob.schedule, sjob.time_zone)
+        yield from timeout(path, sjob.timeout)
+        if team.spark is None:
+            yield path, "a Spark job needs the spark section (its engine and tiers)"
+        elif team.spark.engine != "operator" and _eventbridge_problem(sjob.schedule):
+            yield (*path, "schedule"), str(_eventbridge_problem(sjob.schedule))
+        elif sjob.executors > team.spark.max_executors:
+            yield (
+                (*path, "executors"),
+                f"{sjob.executors} executors are more than spark.max_executors "
+                f"({team.spark.max_executors})",
+            )
+    yield from _unique((*at, "spark_jobs"), [j.name for j in p.spark_jobs], "Spark job")
+    for i, flow in enumerate(p.workflows):
+        path = (*at, "workflows", i)
+        yield from timed(path, flow.schedule, flow.time_zone)
+        names = [step.name for step in flow.steps]
+        yield from _unique((*path, "steps"), names, "step")
+        for j, step in enumerate(flow.steps):
+            spath = (*path, "steps", j)
+            yield from tier((*spath, "tier"), step.tier)
+            yield from timeout(spath, step.timeout)
+            for k, dep in enumerate(step.depends):
+                if dep == step.name:
+                    yield (*spath, "depends", k), f"step {step.name!r} depends on itself"
+                elif dep not in names:
+                    yield (
+                        (*spath, "depends", k),
+                        f"step {dep!r} is not a step of workflow {flow.name!r}; steps: "
+                        + ", ".join(names),
+                    )
+        cycle = _cycle({s.name: [d for d in s.depends if d in names] for s in flow.steps})
+        if cycle:
+            j = names.index(cycle[0])
+            yield (
+                (*path, "steps", j, "depends"),
+                "the steps depend on each other in a cycle: " + " -> ".join([*cycle, cycle[0]]),
+            )
+    yield from _unique((*at, "workflows"), [w.name for w in p.workflows], "workflow")
+
+
+def _eventbridge_problem(schedule: str) -> str | None:
+    from dsenv.profile.cron import eventbridge
+
+    try:
+        eventbridge(schedule)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _cycle(graph: dict[str, list[str]]) -> list[str]:
+    """One dependency cycle of `graph` (step -> the steps it depends on), or []."""
+    state: dict[str, int] = {}  # 1: on the path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for dep in graph.get(node, []):
+            if dep == node:
+                continue
+            if state.get(dep) == 1:
+                return path[path.index(dep) :]
+            if dep not in state:
+                found = visit(dep)
+                if found:
+                    return found
+        path.pop()
+        state[node] = 2
+        return []
+
+    for node in graph:
+        if node not in state:
+            found = visit(node)
+            if found:
+                return found
+    return []
 
 
 def _bounds(team: Team) -> Iterator[Finding]:

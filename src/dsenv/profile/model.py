@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Literal
 
 from dsenv.capabilities import SECTIONS
+from dsenv.profile.cron import check_schedule, check_time_zone
 from dsenv.profile.fields import Field, Limits, Model, Scalar
 from dsenv.profile.types import (
     CpuQuantity,
@@ -61,6 +62,10 @@ class OperatorNamespaces(Model):
     )
     kserve: Name = Field(
         default="kserve", description="Namespace of the shared KServe controller (serving)."
+    )
+    argo: Name = Field(
+        default="argo",
+        description="Namespace of the shared Argo Workflows controller (pipelines workflows).",
     )
     arc: Name = Field(
         default="arc-systems",
@@ -591,6 +596,174 @@ class Serving(Model):
     models: list[ServedModel] = Field(default_factory=list, description="Models to serve.")
 
 
+CronSchedule = Annotated[
+    str,
+    Scalar(
+        check_schedule,
+        {
+            "type": "string",
+            "minLength": 1,
+            "description": "A cron schedule (minute hour day-of-month month day-of-week, or "
+            "@daily, @weekly, ...), as Kubernetes CronJobs read it.",
+        },
+    ),
+]
+TimeZone = Annotated[
+    str,
+    Scalar(
+        check_time_zone,
+        {
+            "type": "string",
+            "minLength": 1,
+            "description": "An IANA time zone name such as Europe/Berlin or UTC (not Local).",
+        },
+    ),
+]
+EnvName = Annotated[str, Limits(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$", max_length=253)]
+Concurrency = Literal["Allow", "Forbid", "Replace"]
+#: A retried run is re-run at most this often (Kubernetes `backoffLimit` allows more; a larger
+#: number is a typo here, not a plan).
+MAX_RETRIES = 10
+#: The longest a run may take: a week.
+MAX_TIMEOUT_SECONDS = 7 * 24 * 3600
+
+
+class PipelineJob(Model):
+    """A container run on a schedule, or on demand: a Kubernetes CronJob."""
+
+    name: Name = Field(description="Job name (the CronJob's; at most 52 characters).")
+    command: list[str] = Field(
+        min_length=1, description="The command and its arguments, such as [python, retrain.py]."
+    )
+    image: str | None = Field(default=None, description="Image to run. Unset: the team image.")
+    tier: Name = Field(
+        description="Tier the job's pod runs on (it gets the tier's cpu and memory)."
+    )
+    schedule: CronSchedule | None = Field(
+        default=None,
+        description="When it runs. Unset: only on demand (a suspended CronJob; trigger it "
+        "with `kubectl create job --from=cronjob/<name>`).",
+    )
+    time_zone: TimeZone | None = Field(
+        default=None, description="Time zone of the schedule. Unset: pipelines.time_zone."
+    )
+    concurrency: Concurrency = Field(
+        default="Forbid",
+        description="A run due while the last still runs: Allow it, Forbid it (skip), or "
+        "Replace the running one.",
+    )
+    timeout: Duration = Field(
+        default="1h",
+        description="Longest a run may take before it is stopped (also what `dsenv cost` "
+        "counts a run as).",
+    )
+    retries: Annotated[int, Limits(ge=0, le=MAX_RETRIES)] = Field(
+        default=0, description="How often a failed run is retried."
+    )
+    env: dict[EnvName, str] = Field(
+        default_factory=dict, description="Environment variables (plain values, never secrets)."
+    )
+    secrets: list[SecretName] = Field(
+        default_factory=list,
+        description="Names of existing secrets in the team namespace whose keys become "
+        "environment variables. dsenv only references them.",
+    )
+
+
+class PipelineSparkJob(Model):
+    """A Spark application on a schedule: a ScheduledSparkApplication (engine operator) or an
+    EventBridge Scheduler schedule that starts an EMR job run (engine emr-on-eks)."""
+
+    name: Name = Field(description="Spark job name.")
+    main: Annotated[str, Limits(pattern=r"^(local|s3a?)://\S+$")] = Field(
+        description="The application file: local:///path in the team image, or s3://bucket/key."
+    )
+    arguments: list[str] = Field(default_factory=list, description="Arguments of the application.")
+    schedule: CronSchedule = Field(description="When it runs.")
+    time_zone: TimeZone | None = Field(
+        default=None, description="Time zone of the schedule. Unset: pipelines.time_zone."
+    )
+    concurrency: Concurrency = Field(
+        default="Forbid", description="A run due while the last still runs: Allow, Forbid, Replace."
+    )
+    executors: Annotated[int, Limits(gt=0, le=MAX_EXECUTORS)] = Field(
+        default=2, description="Executors of a run (on spark.executor_tier)."
+    )
+    timeout: Duration = Field(
+        default="1h", description="How long a run is counted as by `dsenv cost`."
+    )
+
+
+class WorkflowStep(Model):
+    """One step of a workflow: a container on a tier."""
+
+    name: Name = Field(description="Step name, unique in the workflow.")
+    command: list[str] = Field(min_length=1, description="The command and its arguments.")
+    image: str | None = Field(default=None, description="Image to run. Unset: the team image.")
+    tier: Name = Field(description="Tier the step's pod runs on.")
+    depends: list[Name] = Field(
+        default_factory=list, description="Steps that must succeed before this one starts."
+    )
+    timeout: Duration = Field(default="1h", description="Longest the step may take.")
+    retries: Annotated[int, Limits(ge=0, le=MAX_RETRIES)] = Field(
+        default=0, description="How often a failed step is retried."
+    )
+    env: dict[EnvName, str] = Field(
+        default_factory=dict, description="Environment variables (plain values)."
+    )
+    secrets: list[SecretName] = Field(
+        default_factory=list,
+        description="Names of existing secrets whose keys become environment variables.",
+    )
+
+
+class PipelineWorkflow(Model):
+    """A DAG of steps on Argo Workflows: a WorkflowTemplate, and a CronWorkflow when it has a
+    schedule."""
+
+    name: Name = Field(description="Workflow name (at most 52 characters with a schedule).")
+    steps: list[WorkflowStep] = Field(min_length=1, description="The steps, in any order.")
+    schedule: CronSchedule | None = Field(
+        default=None, description="When it runs. Unset: only on demand (`argo submit --from`)."
+    )
+    time_zone: TimeZone | None = Field(
+        default=None, description="Time zone of the schedule. Unset: pipelines.time_zone."
+    )
+    concurrency: Concurrency = Field(
+        default="Forbid", description="A run due while the last still runs: Allow, Forbid, Replace."
+    )
+
+
+class Pipelines(Model):
+    """Scheduled jobs, scheduled Spark jobs and workflows (Argo Workflows)."""
+
+    engine: Literal["argo"] = Field(
+        default="argo", description="Workflow engine: Argo Workflows (no database, namespaced)."
+    )
+    time_zone: TimeZone | None = Field(
+        default=None,
+        description="Time zone of every schedule that names none. A schedule needs one here "
+        "or on its own entry.",
+    )
+    submitters: list[Name] = Field(
+        default_factory=list,
+        description="Groups whose members may submit and trigger jobs and workflows and read "
+        "their logs (a RoleBinding to the Kubernetes group of that name). Empty: only the "
+        "workspace identity.",
+    )
+    viewers: list[Name] = Field(
+        default_factory=list,
+        description="Groups whose members may only list runs and read their logs.",
+    )
+    jobs: list[PipelineJob] = Field(default_factory=list, description="Scheduled jobs.")
+    spark_jobs: list[PipelineSparkJob] = Field(
+        default_factory=list, description="Scheduled Spark jobs (needs the spark section)."
+    )
+    workflows: list[PipelineWorkflow] = Field(
+        default_factory=list, description="Workflows: DAGs of steps on Argo Workflows."
+    )
+
+
 class Budget(Model):
     monthly_usd: Annotated[float, Limits(gt=0, le=MAX_MONTHLY_USD)] = Field(
         description="The team's monthly budget in USD."
@@ -667,4 +840,7 @@ class Team(Model):
     kafka: Kafka | None = Field(default=None, description="Kafka.")
     ci_runners: CiRunners | None = Field(default=None, description="Self-hosted CI runners.")
     serving: Serving | None = Field(default=None, description="Model serving.")
+    pipelines: Pipelines | None = Field(
+        default=None, description="Scheduled jobs, Spark jobs and workflows."
+    )
     budget: Budget | None = Field(default=None, description="Monthly budget.")

@@ -60,7 +60,7 @@ class RegistrySpec:
 class WorkloadRole:
     """An in-cluster workload that calls AWS: its IAM role and the service account it trusts."""
 
-    purpose: Literal["workspaces", "spark", "serving", "runners"]
+    purpose: Literal["workspaces", "spark", "serving", "runners", "pipelines"]
     role_name: str
     namespace: str
     service_account: str
@@ -157,6 +157,12 @@ def _identity(team: Team, ctx: ExpandContext, region: str) -> IdentitySpec:
             WorkloadRole(
                 "runners", names.roles["runners"], names.runners_namespace, accounts["runners"]
             )
+        )
+    if team.pipelines is not None:
+        # jobs and workflow steps read and write the team's data; Argo keeps logs and
+        # artifacts in the artifacts bucket through the same role
+        roles.append(
+            WorkloadRole("pipelines", names.roles["pipelines"], ns, accounts["pipelines"], msk)
         )
     return IdentitySpec(
         region=region,

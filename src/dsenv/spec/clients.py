@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
+from dsenv.spec.pipelines import EXAMPLE_KEY, EXAMPLES_CONFIGMAP, EXAMPLES_MOUNT
 from dsenv.spec.spark import CLIENT_DIR as SPARK_DIR
 from dsenv.spec.spark import TEMPLATE_CONFIGMAP, TEMPLATE_KEY
 
@@ -73,9 +74,22 @@ def _value(name: str, value: str) -> ClientEnv:
     return ClientEnv(name, value)
 
 
-def expand(spark: SparkSpec | None, kafka: KafkaSpec | None) -> ClientAccess:
+def expand(
+    spark: SparkSpec | None, kafka: KafkaSpec | None, pipelines: bool = False
+) -> ClientAccess:
     volumes: list[ClientVolume] = []
     env: list[ClientEnv] = []
+    if pipelines:
+        # how to trigger a job or submit a workflow from a notebook
+        volumes.append(
+            ClientVolume(
+                "pipelines-examples",
+                "configMap",
+                EXAMPLES_CONFIGMAP,
+                EXAMPLES_MOUNT,
+                (EXAMPLE_KEY,),
+            )
+        )
     if spark is not None and spark.engine == "operator":
         volumes.append(
             ClientVolume("dsenv-spark", "configMap", TEMPLATE_CONFIGMAP, SPARK_DIR, (TEMPLATE_KEY,))

@@ -17,6 +17,7 @@ from dsenv.spec import (
     image,
     kafka,
     objectstore,
+    pipelines,
     runners,
     serving,
     spark,
@@ -75,11 +76,14 @@ def expand(team: Team, *, org_max_monthly_usd: float | None = None) -> Environme
         node_pools=pools,
         image=team_image,
         aws=aws.expand(team, ctx),
-        workspaces=workspaces.expand(team, ctx, clients.expand(spark_spec, kafka_spec)),
+        workspaces=workspaces.expand(
+            team, ctx, clients.expand(spark_spec, kafka_spec, team.pipelines is not None)
+        ),
         spark=spark_spec,
         kafka=kafka_spec,
         runners=runners.expand(team, ctx),
         serving=serving.expand(team, ctx),
+        pipelines=pipelines.expand(team, ctx),
         object_store=ctx.object_store,
         budget_monthly_usd=team.budget.monthly_usd if team.budget else None,
         org_max_monthly_usd=org_max_monthly_usd,

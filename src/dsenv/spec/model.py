@@ -25,6 +25,7 @@ from dsenv.spec.base import NamespaceSpec
 from dsenv.spec.image import ImageSpec, LanguageSpec
 from dsenv.spec.kafka import KafkaSpec, KafkaUserSpec, TopicSpec
 from dsenv.spec.objectstore import ObjectStoreSpec
+from dsenv.spec.pipelines import PipelinesSpec
 from dsenv.spec.runners import RunnersSpec, ScaleSetSpec
 from dsenv.spec.serving import ModelSpec, ServingSpec
 from dsenv.spec.spark import SparkSpec
@@ -48,6 +49,7 @@ __all__ = [
     "NetworkSpec",
     "NodePoolSpec",
     "ObjectStoreSpec",
+    "PipelinesSpec",
     "Provider",
     "RegistrySpec",
     "RunnersSpec",
@@ -82,6 +84,7 @@ class EnvironmentSpec:
     kafka: KafkaSpec | None = None
     runners: RunnersSpec | None = None
     serving: ServingSpec | None = None
+    pipelines: PipelinesSpec | None = None
     object_store: ObjectStoreSpec | None = None  # target kubernetes: the referenced S3 store
     budget_monthly_usd: float | None = None
     org_max_monthly_usd: float | None = None

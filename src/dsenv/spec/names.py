@@ -52,6 +52,15 @@ SPARK_SERVICE_ACCOUNT = "spark"
 #: declared user of this name is refused at validate (`profile/checks.py`).
 KAFKA_WORKSPACE_USER = "workspaces"
 SERVING_SERVICE_ACCOUNT = "model-server"
+PIPELINES_SERVICE_ACCOUNT = "pipeline-runner"
+#: The Argo workflow controller's service account (dsenv names it so its RoleBinding can).
+ARGO_CONTROLLER_SERVICE_ACCOUNT = "argo-workflow-controller"
+#: A CronJob's name leaves room for the Job name the controller derives (`<name>-<minutes>`,
+#: kubernetes pkg/apis/batch/validation); Argo refuses CronWorkflow names longer than 52 too
+#: (workflow/validate `maxCharsInObjectName`).
+CRON_NAME = 52
+#: EventBridge Scheduler schedule names: 1-64 characters (CreateSchedule `Name`).
+SCHEDULE_NAME = 64
 
 
 # NamedTuples rather than dataclasses: `dsenv validate` imports this module, and a
@@ -117,6 +126,11 @@ class Names(NamedTuple):
     topics: dict[str, str]  # Kafka topic -> KafkaTopic object name
     #: Strimzi: the KafkaUser (and its SCRAM secret) every workspace connects as
     kafka_workspace_user: str = KAFKA_WORKSPACE_USER
+    # pipelines: job, Spark job and workflow -> its object (CronJob, ScheduledSparkApplication
+    # or EventBridge schedule, WorkflowTemplate and CronWorkflow)
+    pipeline_jobs: dict[str, str] = {}
+    pipeline_spark_jobs: dict[str, str] = {}
+    pipeline_workflows: dict[str, str] = {}
     checked: tuple[PhysicalName, ...] = ()
 
 
@@ -236,6 +250,7 @@ class _Builder:
             "strimzi": own_namespace("strimzi", "strimzi", strimzi),
             "kserve": own_namespace("kserve", "kserve", team.serving is not None),
             "arc": own_namespace("arc", "arc-system", team.ci_runners is not None),
+            "argo": own_namespace("argo", "argo", self._argo()),
         }
         runners_ns = f"{ns}-runners"
         if team.ci_runners is not None:
@@ -282,6 +297,9 @@ class _Builder:
                     shown=f"{model.name}-predictor",
                 )
 
+        scale_sets = self._scale_sets()
+        topics = self._topics()
+        pipelines = self._pipelines(prefix)
         return Names(
             prefix=prefix,
             namespace=ns,
@@ -310,6 +328,8 @@ class _Builder:
                 "spark": SPARK_SERVICE_ACCOUNT,
                 "serving": SERVING_SERVICE_ACCOUNT,
                 "runners": f"{team.name}-runner",
+                "pipelines": PIPELINES_SERVICE_ACCOUNT,
+                "argo-controller": ARGO_CONTROLLER_SERVICE_ACCOUNT,
             },
             spark_job=spark_job,
             releases={
@@ -321,9 +341,13 @@ class _Builder:
                 "kserve-crd": "kserve-crd",
                 "kserve": "kserve",
                 "cluster-autoscaler": "cluster-autoscaler",
+                "argo-workflows": "argo-workflows",
             },
-            scale_sets=self._scale_sets(),
-            topics=self._topics(),
+            scale_sets=scale_sets,
+            topics=topics,
+            pipeline_jobs=pipelines["pipeline_jobs"],
+            pipeline_spark_jobs=pipelines["pipeline_spark_jobs"],
+            pipeline_workflows=pipelines["pipeline_workflows"],
             checked=tuple(self.checked),
         )
 
@@ -339,7 +363,66 @@ class _Builder:
             purposes.append("serving")
         if team.ci_runners is not None:
             purposes.append("runners")
+        if team.pipelines is not None:
+            purposes.append("pipelines")
+            if self._emr_schedules():
+                purposes.append("pipelines-scheduler")
         return purposes
+
+    def _argo(self) -> bool:
+        """Argo Workflows runs the team's workflows: installed only when there are some."""
+        return self.team.pipelines is not None and bool(self.team.pipelines.workflows)
+
+    def _emr_schedules(self) -> bool:
+        team = self.team
+        return (
+            team.pipelines is not None
+            and bool(team.pipelines.spark_jobs)
+            and team.spark is not None
+            and team.spark.engine in ("emr-on-eks", "emr-serverless")
+        )
+
+    def _pipelines(self, prefix: str) -> dict[str, dict[str, str]]:
+        p = self.team.pipelines
+        out: dict[str, dict[str, str]] = {
+            "pipeline_jobs": {},
+            "pipeline_spark_jobs": {},
+            "pipeline_workflows": {},
+        }
+        if p is None:
+            return out
+        at = ("pipelines",)
+        for i, job in enumerate(p.jobs):
+            part = Part(job.name, (*at, "jobs", i, "name"), f"job name {job.name!r}")
+            out["pipeline_jobs"][job.name] = self.name(
+                "CronJob", job.name, CRON_NAME, part, made_of="items"
+            )
+        emr = self._emr_schedules()
+        for i, sjob in enumerate(p.spark_jobs):
+            part = Part(sjob.name, (*at, "spark_jobs", i, "name"), f"Spark job name {sjob.name!r}")
+            if emr:
+                value = self.name(
+                    "EventBridge schedule", f"{prefix}-{sjob.name}", SCHEDULE_NAME, part
+                )
+            else:
+                # each run is a SparkApplication `<name>-<unix seconds>`, whose UI Service the
+                # operator names `<application>-ui-svc`: a DNS label
+                value = self.name(
+                    "ScheduledSparkApplication",
+                    sjob.name,
+                    DNS_LABEL,
+                    part,
+                    made_of="items",
+                    shown=f"{sjob.name}-{'0' * 10}-ui-svc",
+                )
+            out["pipeline_spark_jobs"][sjob.name] = value
+        for i, flow in enumerate(p.workflows):
+            part = Part(flow.name, (*at, "workflows", i, "name"), f"workflow name {flow.name!r}")
+            limit = CRON_NAME if flow.schedule else DNS_SUBDOMAIN
+            out["pipeline_workflows"][flow.name] = self.name(
+                "workflow", flow.name, limit, part, made_of="items"
+            )
+        return out
 
     def _scale_sets(self) -> dict[str, str]:
         runners = self.team.ci_runners

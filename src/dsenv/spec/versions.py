@@ -27,6 +27,9 @@ ARC_SCALE_SET = Chart(
 KSERVE_CRD = Chart("kserve-crd", "oci://ghcr.io/kserve/charts", "v0.16.0")
 KSERVE = Chart("kserve", "oci://ghcr.io/kserve/charts", "v0.16.0")
 CERT_MANAGER = Chart("cert-manager", "https://charts.jetstack.io", "v1.19.1")
+#: Argo Workflows (pipelines' workflows): chart 1.0.18 runs controller v4.0.6
+#: (argoproj/argo-helm charts/argo-workflows/Chart.yaml).
+ARGO_WORKFLOWS = Chart("argo-workflows", "https://argoproj.github.io/argo-helm", "1.0.18")
 #: target aws: scales the tier node groups, from zero where the profile allows.
 CLUSTER_AUTOSCALER = Chart(
     "cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.47.0"
