@@ -317,7 +317,7 @@ kind: Team
 name: lab
 {ORG_TARGET}
 tiers:
-  small: {{cpu: 2, memory: 8Gi, instance_types: [m7i.large], max_nodes: 3}}
+  small: {{cpu: 1, memory: 6Gi, instance_types: [m7i.large], max_nodes: 3}}
 """
 
 
@@ -388,9 +388,9 @@ def test_emr_serverless_application_runs_in_the_private_subnets(tmp_path: Path) 
     app = one(graph, "aws:emrserverless/application:Application").inputs
     assert app["type"] == "spark" and app["releaseLabel"] == spec.spark.emr_release  # type: ignore[union-attr]
     assert app["maximumCapacity"] == {
-        "cpu": "20 vCPU",
-        "memory": "86 GB",
-    }  # (9 + 1) x 2 vCPU, 8 GiB
+        "cpu": "10 vCPU",
+        "memory": "65 GB",
+    }  # (9 + 1) x 1 vCPU, 6 GiB
     private = {s.inputs["cidrBlock"]: s for s in graph.of_type("aws:ec2/subnet:Subnet")}
     private_urns = {private[c].urn for c in spec.aws.network.private_subnet_cidrs}  # type: ignore[union-attr]
     app_res = one(graph, "aws:emrserverless/application:Application")
