@@ -21,9 +21,9 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from dsenv.capabilities import component_type
-from dsenv.spec import versions
+from dsenv.spec import fit, versions
 from dsenv.spec.aws import ClusterSpec
-from dsenv.spec.tiers import NodePoolSpec
+from dsenv.spec.tiers import GPU_TAINT, TIER_LABEL, NodePoolSpec
 from dsenv.stacks.components.identity import irsa_trust_policy, service_principal_trust
 from dsenv.stacks.components.kube import helm_release, manifest_resource
 from dsenv.stacks.components.podsecurity import (
@@ -71,6 +71,61 @@ def autoscaler_node_template_tags(cluster_name: str, pool: NodePoolSpec) -> dict
     if pool.gpus:
         tags[f"{AUTOSCALER_TAG}/node-template/resources/nvidia.com/gpu"] = str(pool.gpus)
     return tags
+
+
+def _slug(arn: str) -> str:
+    """A readable logical-name part for an IAM principal: `role-platform-admin`."""
+    kind, _, path = arn.split(":", 5)[-1].partition("/")
+    return re.sub(r"[^a-z0-9-]+", "-", f"{kind}-{path}".lower()).strip("-")[:60]
+
+
+def addon_configuration(addon: str, spec: ClusterSpec) -> str | None:
+    """The configuration values dsenv gives an EKS add-on: vpc-cni enforces NetworkPolicies
+    (its network policy agent, `enableNetworkPolicy`; docs.aws.amazon.com/eks/latest/userguide/
+    cni-network-policy-configure.html) and, like kube-proxy, requests what spec/fit.py counts
+    on every node."""
+    if addon == "vpc-cni":
+        config: dict[str, Any] = {"resources": {"requests": fit.VPC_CNI.requests()}}
+        if spec.network_policy:
+            config["enableNetworkPolicy"] = "true"
+        return json.dumps(config, sort_keys=True)
+    if addon == "kube-proxy":
+        return json.dumps({"resources": {"requests": fit.KUBE_PROXY.requests()}}, sort_keys=True)
+    return None
+
+
+def metrics_server_values() -> dict[str, Any]:
+    """metrics-server chart values: its defaults (two args for EKS's kubelet certificates are
+    not needed: EKS nodes serve kubelet certificates the API server trusts)."""
+    return {"replicas": 1}
+
+
+def device_plugin_values(pools: Sequence[NodePoolSpec]) -> dict[str, Any]:
+    """NVIDIA device plugin chart values: on the GPU tiers' nodes only (dsenv's tier label, not
+    node-feature-discovery's labels, which dsenv does not install), tolerating their taint, with
+    the requests spec/fit.py counts on every GPU node."""
+    gpu_tiers = sorted(p.tier for p in pools if p.gpus)
+    return {
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {"key": TIER_LABEL, "operator": "In", "values": gpu_tiers}
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+        "tolerations": [
+            {"key": GPU_TAINT.key, "operator": "Exists", "effect": GPU_TAINT.effect},
+        ],
+        "resources": {"requests": fit.NVIDIA_DEVICE_PLUGIN.requests()},
+        "gfd": {"enabled": False},
+        "nfd": {"enabled": False},
+    }
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
@@ -305,10 +360,12 @@ class Cluster(pulumi.ComponentResource):
                 addon_name=addon,
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
+                configuration_values=addon_configuration(addon, spec),
                 opts=child,
             )
             for addon in ADDONS_BEFORE_NODES
         ]
+        self._access_entries(name, spec, cluster)
 
         self.node_groups = {}
         for pool in spec.node_pools:
@@ -387,6 +444,21 @@ class Cluster(pulumi.ComponentResource):
             opts=child,
         )
         helm_release(
+            spec.metrics_server_release,
+            versions.METRICS_SERVER,
+            namespace="kube-system",
+            values=metrics_server_values(),
+            opts=k8s_opts,
+        )
+        if spec.device_plugin_release is not None:
+            helm_release(
+                spec.device_plugin_release,
+                versions.NVIDIA_DEVICE_PLUGIN,
+                namespace="kube-system",
+                values=device_plugin_values(spec.node_pools),
+                opts=k8s_opts,
+            )
+        helm_release(
             spec.autoscaler_release,
             versions.CLUSTER_AUTOSCALER,
             namespace=AUTOSCALER_SERVICE_ACCOUNT[0],
@@ -412,6 +484,29 @@ class Cluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+    def _access_entries(self, name: str, spec: ClusterSpec, cluster: aws.eks.Cluster) -> None:
+        """EKS access entries: who besides the cluster's creator may use the cluster API."""
+        for entry in spec.access_entries:
+            logical = f"{name}-access-{_slug(entry.principal_arn)}"
+            access = aws.eks.AccessEntry(
+                logical,
+                cluster_name=cluster.name,
+                principal_arn=entry.principal_arn,
+                type="STANDARD",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.eks.AccessPolicyAssociation(
+                logical,
+                cluster_name=cluster.name,
+                principal_arn=access.principal_arn,
+                policy_arn=entry.policy_arn,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                    type="namespace" if entry.namespaces else "cluster",
+                    namespaces=list(entry.namespaces) or None,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     def _irsa_role(
         self,

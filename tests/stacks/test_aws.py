@@ -186,8 +186,9 @@ def test_registry_scans_on_push_and_has_immutable_tags(profile: str) -> None:
     assert {r["selection"]["tagStatus"] for r in lifecycle["rules"]} == {"untagged", "any"}
 
 
-def test_endpoint_is_private_only_without_listed_cidrs() -> None:
-    vpc = one(graph_of("fraud"), "aws:eks/cluster:Cluster").inputs["vpcConfig"]
+def test_endpoint_is_private_only_without_listed_cidrs(tmp_path: Path) -> None:
+    _, graph = capture_profile(tmp_path, "")  # no public_access_cidrs
+    vpc = one(graph, "aws:eks/cluster:Cluster").inputs["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True
     assert vpc["endpointPublicAccess"] is False
     assert "publicAccessCidrs" not in vpc

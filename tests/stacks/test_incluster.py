@@ -46,14 +46,14 @@ def test_quota_admits_every_tier_at_full_size(kit: Any) -> None:
     quota = _by_kind(kit.in_cluster_graph("fraud"), "ResourceQuota", kit)["team-quota"]["spec"][
         "hard"
     ]
-    # small 2 CPU x 10 + large 16 x 4 + gpu 8 x 2 = 100 CPU; gpu tier 1 GPU x 2 nodes
-    assert quota["requests.cpu"] == quota["limits.cpu"] == "100000m"
+    # small 1.5 CPU x 10 + large 15 x 4 + gpu 7.5 x 2 = 90 CPU; gpu tier 1 GPU x 2 nodes
+    assert quota["requests.cpu"] == quota["limits.cpu"] == "90000m"
     assert quota["requests.nvidia.com/gpu"] == "2"
     assert quota == spec.namespace.quota
     limits = _by_kind(kit.in_cluster_graph("fraud"), "LimitRange", kit)["team-limits"]["spec"][
         "limits"
     ][0]
-    assert limits["max"] == {"cpu": "16000m", "memory": "65536Mi"}  # the largest tier
+    assert limits["max"] == {"cpu": "15000m", "memory": "114688Mi"}  # the largest tier
     assert "requests.nvidia.com/gpu" not in kit.spec_for("sandbox").namespace.quota
 
 
@@ -162,7 +162,7 @@ def test_hub_profiles_carry_tier_resources_and_gpu_scheduling(kit: Any) -> None:
     ]
     assert gpu["node_selector"] == {"dsenv.io/tier": "gpu"}
     large = profiles["large"]["kubespawner_override"]
-    assert large["cpu_guarantee"] == large["cpu_limit"] == 16
+    assert large["cpu_guarantee"] == large["cpu_limit"] == 15
     assert large["mem_limit"] == spec.pool("large").memory_bytes
     assert "tolerations" not in large and "extra_resource_limits" not in large
     assert [slug for slug, p in profiles.items() if p.get("default")] == ["small"]

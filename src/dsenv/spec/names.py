@@ -302,6 +302,8 @@ class _Builder:
                 "kserve-crd": "kserve-crd",
                 "kserve": "kserve",
                 "cluster-autoscaler": "cluster-autoscaler",
+                "nvidia-device-plugin": "nvidia-device-plugin",
+                "metrics-server": "metrics-server",
             },
             scale_sets=self._scale_sets(),
             topics=self._topics(),

@@ -31,6 +31,15 @@ CERT_MANAGER = Chart("cert-manager", "https://charts.jetstack.io", "v1.19.1")
 CLUSTER_AUTOSCALER = Chart(
     "cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.47.0"
 )
+#: target aws, GPU tiers: advertises nvidia.com/gpu on the AL2023 NVIDIA nodes (chart
+#: deployments/helm/nvidia-device-plugin of NVIDIA/k8s-device-plugin, tag v0.20.0).
+NVIDIA_DEVICE_PLUGIN = Chart(
+    "nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0"
+)
+#: target aws: the resource metrics API (kubectl top, HorizontalPodAutoscalers on CPU).
+METRICS_SERVER = Chart(
+    "metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.13.1"
+)
 
 #: Versions of things that are not charts.
 #: The Pulumi CLI dsenv installs and pins in generated CI workflows, and the oldest it accepts
