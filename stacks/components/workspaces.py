@@ -31,7 +31,10 @@ from dsenv.stacks.components.podsecurity import (
 HUB_UID = 1000  # the k8s-hub image's user
 
 PROFILE_FILTER = """\
-# dsenv: offer each profile only to the groups allowed its tier (see custom.dsenv).
+# dsenv: offer each profile only to the groups allowed its tier (see custom.dsenv); a user
+# whom no group allows a tier may not start a server (an empty list would let KubeSpawner
+# start one with the chart's defaults).
+from tornado import web
 from z2jh import get_config
 
 _dsenv_profiles = get_config("singleuser.profileList", [])
@@ -40,12 +43,19 @@ _dsenv_access = get_config("custom.dsenv.profileGroups", {})
 
 def _dsenv_profile_list(spawner):
     groups = {group.name for group in spawner.user.groups}
-    return [
+    offered = [
         profile
         for profile in _dsenv_profiles
         if not _dsenv_access.get(profile["slug"])
         or groups & set(_dsenv_access[profile["slug"]])
     ]
+    if not offered:
+        raise web.HTTPError(
+            403,
+            f"{spawner.user.name} is in no group allowed a tier of this hub: "
+            "ask a team owner to add you to a group",
+        )
+    return offered
 
 
 c.KubeSpawner.profile_list = _dsenv_profile_list
@@ -139,8 +149,9 @@ def sign_in_config(ws: WorkspacesSpec) -> dict[str, Any]:
         # no groups means everyone may use every tier: everyone the IdP signs in
         generic["allow_all"] = True
     if auth.groups_claim:
-        # members of an IdP group named like a dsenv group may sign in too; manage_groups
-        # stays off, so tier access keeps following dsenv's member lists
+        # members of an IdP group named like a dsenv group may sign in; OAuthenticator (17+)
+        # reads allowed_groups only with manage_groups on (hub_values), which also makes the
+        # IdP's groups the user's hub groups, so tier access follows them
         generic["claim_groups_key"] = auth.groups_claim
         generic["allowed_groups"] = sorted(ws.groups)
     return {"GenericOAuthenticator": generic}
@@ -151,7 +162,8 @@ def hub_values(ws: WorkspacesSpec, *, image: str) -> dict[str, Any]:
     image_name, image_tag = split_image(image)
     members = sorted({m for users in ws.groups.values() for m in users} | set(ws.admins))
     default = ws.default_profile
-    authenticator: dict[str, Any] = {"admin_users": list(ws.admins), "manage_groups": False}
+    idp_groups = ws.auth is not None and ws.auth.groups_claim is not None
+    authenticator: dict[str, Any] = {"admin_users": list(ws.admins), "manage_groups": idp_groups}
     if ws.groups:
         authenticator["allowed_users"] = members
     singleuser: dict[str, Any] = {

@@ -130,7 +130,7 @@ def _offered(values: dict[str, Any], user: str) -> list[str]:
     member_of = [
         types.SimpleNamespace(name=g) for g, spec in groups.items() if user in spec["users"]
     ]
-    spawner = types.SimpleNamespace(user=types.SimpleNamespace(groups=member_of))
+    spawner = types.SimpleNamespace(user=types.SimpleNamespace(name=user, groups=member_of))
     return [p["slug"] for p in config.KubeSpawner.profile_list(spawner)]
 
 
@@ -138,7 +138,9 @@ def test_hub_offers_each_tier_only_to_its_groups(kit: Any) -> None:
     values = _hub_values(kit, "fraud")
     assert _offered(values, "bob") == ["small"]  # analysts
     assert _offered(values, "alice") == ["small", "large", "gpu"]  # scientists
-    assert _offered(values, "mallory") == []  # in no group
+    with pytest.raises(Exception, match="mallory is in no group allowed a tier") as refused:
+        _offered(values, "mallory")  # in no group: refused, never the default tier
+    assert getattr(refused.value, "status_code", None) == 403
     assert values["hub"]["config"]["Authenticator"]["allowed_users"] == ["alice", "bob", "carol"]
     vision = _hub_values(kit, "vision")
     assert _offered(vision, "fay") == ["cpu"]

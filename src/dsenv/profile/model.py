@@ -374,8 +374,8 @@ class HubAuth(Model):
     groups_claim: str | None = Field(
         default=None,
         description="provider oidc: claim listing the user's IdP groups. Set: members of an IdP "
-        "group named like a dsenv group may also sign in; tier access still follows dsenv's "
-        "group member lists.",
+        "group named like a dsenv group may sign in, and the IdP's groups become their hub "
+        "groups at each sign-in, so tier access follows IdP group membership.",
     )
 
 
