@@ -94,6 +94,230 @@ def addon_configuration(addon: str, spec: ClusterSpec) -> str | None:
     return None
 
 
+LBC_SERVICE_ACCOUNT = ("kube-system", "aws-load-balancer-controller")
+EXTERNAL_DNS_SERVICE_ACCOUNT = ("kube-system", "external-dns")
+LBC_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
+
+
+def load_balancer_controller_policy(cluster_name: str) -> str:
+    """What the AWS Load Balancer Controller calls for ALB Ingresses (after the controller's
+    docs/install/iam_policy.json): describe calls on `*`, security groups and application load
+    balancers it creates tagged for this cluster, the ELB service-linked role. WAF and Shield
+    are off in its values."""
+    tagged = {"Null": {f"aws:ResourceTag/{LBC_CLUSTER_TAG}": "false"}}
+    groups = "arn:aws:ec2:*:*:security-group/*"
+    albs = [
+        "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*/*",
+        "arn:aws:elasticloadbalancing:*:*:targetgroup/*/*",
+        "arn:aws:elasticloadbalancing:*:*:listener/app/*/*/*",
+        "arn:aws:elasticloadbalancing:*:*:listener-rule/app/*/*/*/*",
+    ]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Describe",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ec2:DescribeAccountAttributes",
+                        "ec2:DescribeAddresses",
+                        "ec2:DescribeAvailabilityZones",
+                        "ec2:DescribeInternetGateways",
+                        "ec2:DescribeVpcs",
+                        "ec2:DescribeSubnets",
+                        "ec2:DescribeSecurityGroups",
+                        "ec2:DescribeInstances",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeTags",
+                        "ec2:DescribeRouteTables",
+                        "elasticloadbalancing:DescribeLoadBalancers",
+                        "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                        "elasticloadbalancing:DescribeListeners",
+                        "elasticloadbalancing:DescribeListenerAttributes",
+                        "elasticloadbalancing:DescribeListenerCertificates",
+                        "elasticloadbalancing:DescribeRules",
+                        "elasticloadbalancing:DescribeTargetGroups",
+                        "elasticloadbalancing:DescribeTargetGroupAttributes",
+                        "elasticloadbalancing:DescribeTargetHealth",
+                        "elasticloadbalancing:DescribeTags",
+                        "elasticloadbalancing:DescribeSSLPolicies",
+                        "acm:ListCertificates",
+                    ],
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "Certificates",
+                    "Effect": "Allow",
+                    "Action": "acm:DescribeCertificate",
+                    "Resource": "arn:aws:acm:*:*:certificate/*",
+                },
+                {
+                    "Sid": "CreateSecurityGroups",
+                    "Effect": "Allow",
+                    "Action": ["ec2:CreateSecurityGroup", "ec2:GetSecurityGroupsForVpc"],
+                    "Resource": [groups, "arn:aws:ec2:*:*:vpc/*"],
+                },
+                {
+                    "Sid": "TagNewSecurityGroups",
+                    "Effect": "Allow",
+                    "Action": "ec2:CreateTags",
+                    "Resource": groups,
+                    "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}},
+                },
+                {
+                    "Sid": "OwnSecurityGroups",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ec2:AuthorizeSecurityGroupIngress",
+                        "ec2:RevokeSecurityGroupIngress",
+                        "ec2:DeleteSecurityGroup",
+                    ],
+                    "Resource": groups,
+                    "Condition": tagged,
+                },
+                {
+                    "Sid": "CreateLoadBalancers",
+                    "Effect": "Allow",
+                    "Action": [
+                        "elasticloadbalancing:CreateLoadBalancer",
+                        "elasticloadbalancing:CreateTargetGroup",
+                        "elasticloadbalancing:AddTags",
+                    ],
+                    "Resource": albs,
+                    "Condition": {"Null": {f"aws:RequestTag/{LBC_CLUSTER_TAG}": "false"}},
+                },
+                {
+                    "Sid": "OwnLoadBalancers",
+                    "Effect": "Allow",
+                    "Action": [
+                        "elasticloadbalancing:CreateListener",
+                        "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                        "elasticloadbalancing:SetIpAddressType",
+                        "elasticloadbalancing:SetSecurityGroups",
+                        "elasticloadbalancing:SetSubnets",
+                        "elasticloadbalancing:DeleteLoadBalancer",
+                        "elasticloadbalancing:ModifyTargetGroup",
+                        "elasticloadbalancing:ModifyTargetGroupAttributes",
+                        "elasticloadbalancing:DeleteTargetGroup",
+                        "elasticloadbalancing:RegisterTargets",
+                        "elasticloadbalancing:DeregisterTargets",
+                        "elasticloadbalancing:RemoveTags",
+                    ],
+                    "Resource": albs[:2],
+                    "Condition": tagged,
+                },
+                {
+                    "Sid": "OwnListeners",
+                    "Effect": "Allow",
+                    "Action": [
+                        "elasticloadbalancing:DeleteListener",
+                        "elasticloadbalancing:ModifyListener",
+                        "elasticloadbalancing:AddListenerCertificates",
+                        "elasticloadbalancing:RemoveListenerCertificates",
+                        "elasticloadbalancing:CreateRule",
+                    ],
+                    "Resource": [
+                        "arn:aws:elasticloadbalancing:*:*:listener/app/*/*/*",
+                        "arn:aws:elasticloadbalancing:*:*:listener/net/*/*/*",
+                    ],
+                },
+                {
+                    "Sid": "OwnRules",
+                    "Effect": "Allow",
+                    "Action": [
+                        "elasticloadbalancing:DeleteRule",
+                        "elasticloadbalancing:ModifyRule",
+                    ],
+                    "Resource": [
+                        "arn:aws:elasticloadbalancing:*:*:listener-rule/app/*/*/*/*",
+                        "arn:aws:elasticloadbalancing:*:*:listener-rule/net/*/*/*/*",
+                    ],
+                },
+                {
+                    "Sid": "ServiceLinkedRole",
+                    "Effect": "Allow",
+                    "Action": "iam:CreateServiceLinkedRole",
+                    "Resource": "arn:aws:iam::*:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing",
+                    "Condition": {
+                        "StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}
+                    },
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def load_balancer_controller_values(
+    cluster_name: str, region: str, vpc_id: str, role_arn: str
+) -> dict[str, Any]:
+    """aws-load-balancer-controller chart values: this cluster, its VPC (no metadata lookup),
+    IRSA, WAF and Shield off (the policy grants neither)."""
+    values: dict[str, Any] = {
+        "clusterName": cluster_name,
+        "region": region,
+        "serviceAccount": {
+            "create": True,
+            "name": LBC_SERVICE_ACCOUNT[1],
+            "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+        },
+        "enableShield": False,
+        "enableWaf": False,
+        "enableWafv2": False,
+    }
+    if vpc_id:
+        values["vpcId"] = vpc_id
+    return values
+
+
+def external_dns_policy(zone_id: str) -> str:
+    """external-dns on Route 53: change records in the hub's zone only; list zones and records
+    (IAM offers no resource scope for the list calls)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "HubZone",
+                    "Effect": "Allow",
+                    "Action": [
+                        "route53:ChangeResourceRecordSets",
+                        "route53:ListResourceRecordSets",
+                        "route53:ListTagsForResources",
+                    ],
+                    "Resource": f"arn:aws:route53:::hostedzone/{zone_id}",
+                },
+                {
+                    "Sid": "ListZones",
+                    "Effect": "Allow",
+                    "Action": "route53:ListHostedZones",
+                    "Resource": "*",
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def external_dns_values(cluster_name: str, region: str, zone: str, role_arn: str) -> dict[str, Any]:
+    """external-dns chart values: Route 53, Ingress hosts only, the hub's zone only, never
+    deleting a record it did not create (upsert-only, owner id the cluster)."""
+    return {
+        "provider": {"name": "aws"},
+        "sources": ["ingress"],
+        "domainFilters": [zone],
+        "policy": "upsert-only",
+        "txtOwnerId": cluster_name,
+        "env": [{"name": "AWS_DEFAULT_REGION", "value": region}],
+        "serviceAccount": {
+            "create": True,
+            "name": EXTERNAL_DNS_SERVICE_ACCOUNT[1],
+            "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+        },
+    }
+
+
 def metrics_server_values() -> dict[str, Any]:
     """metrics-server chart values: its defaults (two args for EKS's kubelet certificates are
     not needed: EKS nodes serve kubelet certificates the API server trusts)."""
@@ -254,6 +478,7 @@ def autoscaler_values(
 class ClusterArgs:
     cluster: ClusterSpec
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]  # the network's private subnets
+    vpc_id: pulumi.Input[str] | None = None  # the load balancer controller's VPC
 
 
 class Cluster(pulumi.ComponentResource):
@@ -443,6 +668,10 @@ class Cluster(pulumi.ComponentResource):
             policy=autoscaler_policy(spec.name),
             opts=child,
         )
+        if spec.load_balancer_controller is not None:
+            self._load_balancer_controller(name, spec, oidc, issuer, args.vpc_id, k8s_opts)
+        if spec.external_dns is not None:
+            self._external_dns(name, spec, oidc, issuer, k8s_opts)
         helm_release(
             spec.metrics_server_release,
             versions.METRICS_SERVER,
@@ -483,6 +712,64 @@ class Cluster(pulumi.ComponentResource):
                 "oidc_provider_arn": self.oidc_provider_arn,
                 "kubeconfig": self.kubeconfig,
             }
+        )
+
+    def _load_balancer_controller(
+        self,
+        name: str,
+        spec: ClusterSpec,
+        oidc: aws.iam.OpenIdConnectProvider,
+        issuer: pulumi.Output[str],
+        vpc_id: pulumi.Input[str] | None,
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        lbc = spec.load_balancer_controller
+        assert lbc is not None
+        role = self._irsa_role(f"{name}-lb-controller", lbc.role, oidc, issuer, LBC_SERVICE_ACCOUNT)
+        aws.iam.RolePolicy(
+            f"{name}-lb-controller",
+            role=role.id,
+            policy=load_balancer_controller_policy(spec.name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        helm_release(
+            lbc.release,
+            versions.AWS_LOAD_BALANCER_CONTROLLER,
+            namespace=LBC_SERVICE_ACCOUNT[0],
+            values=pulumi.Output.all(role.arn, vpc_id or "").apply(
+                lambda a: load_balancer_controller_values(spec.name, spec.region, a[1], a[0])
+            ),
+            opts=opts,
+        )
+
+    def _external_dns(
+        self,
+        name: str,
+        spec: ClusterSpec,
+        oidc: aws.iam.OpenIdConnectProvider,
+        issuer: pulumi.Output[str],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        dns = spec.external_dns
+        assert dns is not None
+        zone = aws.route53.get_zone_output(name=dns.zone, private_zone=False)
+        role = self._irsa_role(
+            f"{name}-external-dns", dns.role, oidc, issuer, EXTERNAL_DNS_SERVICE_ACCOUNT
+        )
+        aws.iam.RolePolicy(
+            f"{name}-external-dns",
+            role=role.id,
+            policy=zone.zone_id.apply(external_dns_policy),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        helm_release(
+            dns.release,
+            versions.EXTERNAL_DNS,
+            namespace=EXTERNAL_DNS_SERVICE_ACCOUNT[0],
+            values=role.arn.apply(
+                lambda arn: external_dns_values(spec.name, spec.region, dns.zone, arn)
+            ),
+            opts=opts,
         )
 
     def _access_entries(self, name: str, spec: ClusterSpec, cluster: aws.eks.Cluster) -> None:

@@ -46,7 +46,7 @@ tiers:
   gpu: {{cpu: 7, memory: 28Gi, gpus: 1, instance_types: [g5.2xlarge], max_nodes: 2}}
 groups:
   scientists: {{members: [ana], tiers: [cpu, gpu]}}
-workspaces: {{host: hub.churn.northwind.example}}
+workspaces: {{host: hub.churn.northwind.example, dns_zone: northwind.example}}
 spark: {{engine: {spark}, driver_tier: cpu, executor_tier: cpu}}
 kafka:
   engine: {kafka}

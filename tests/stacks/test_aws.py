@@ -241,7 +241,8 @@ def test_network_spreads_private_subnets_over_zones_with_a_nat_each_and_flow_log
         assert s.inputs["tags"]["kubernetes.io/cluster/acme-fraud"] == "shared"
         assert s.inputs.get("mapPublicIpOnLaunch") is False
     for s in public:
-        assert "kubernetes.io/role/elb" not in s.inputs["tags"]  # public subnets hold NATs only
+        # public subnets hold the NATs and the hub's internet-facing load balancer
+        assert s.inputs["tags"]["kubernetes.io/role/elb"] == "1"
     nats = graph.of_type("aws:ec2/natGateway:NatGateway")
     assert len(nats) == spec.aws.network.zones  # type: ignore[union-attr]
     flow = one(graph, "aws:ec2/flowLog:FlowLog").inputs

@@ -117,3 +117,58 @@ def test_endpoint_private_stays_private(tmp_path: Path) -> None:
     _, graph = capture_profile(tmp_path, "")
     base = one(graph, "aws:eks/cluster:Cluster").inputs["vpcConfig"]
     assert base["endpointPublicAccess"] is False and "publicAccessCidrs" not in base
+
+
+def test_a_hub_host_gets_an_alb_ingress_a_validated_certificate_and_a_dns_record() -> None:
+    graph = graph_of("fraud")
+    host = "hub.fraud.acme.example"
+    (ingress,) = graph.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    meta, spec = ingress.inputs["metadata"], ingress.inputs["spec"]
+    assert spec["ingressClassName"] == "alb"
+    (rule,) = spec["rules"]
+    assert rule["host"] == host
+    backend = rule["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": "proxy-public", "port": {"number": 80}}  # the hub's proxy
+    notes = meta["annotations"]
+    assert notes["alb.ingress.kubernetes.io/scheme"] == "internet-facing"
+    assert notes["external-dns.alpha.kubernetes.io/hostname"] == host
+    assert notes["alb.ingress.kubernetes.io/ssl-redirect"] == "443"
+    # the certificate for the host, validated through a record in the acme.example zone
+    (cert,) = graph.of_type("aws:acm/certificate:Certificate")
+    assert cert.inputs["domainName"] == host and cert.inputs["validationMethod"] == "DNS"
+    (validation,) = graph.of_type("aws:acm/certificateValidation:CertificateValidation")
+    assert notes["alb.ingress.kubernetes.io/certificate-arn"] == validation.inputs["certificateArn"]
+    (record,) = graph.of_type("aws:route53/record:Record")
+    assert record.inputs["type"] == "CNAME" and record.inputs["name"].endswith(f".{host}.")
+    # the controller that serves the Ingress, and external-dns limited to the zone
+    (lbc,) = releases(graph, "aws-load-balancer-controller")
+    assert lbc["values"]["clusterName"] == "acme-fraud"
+    assert lbc["version"] == versions.AWS_LOAD_BALANCER_CONTROLLER.version
+    (dns,) = releases(graph, "external-dns")
+    assert dns["values"]["domainFilters"] == ["acme.example"]
+    assert dns["values"]["sources"] == ["ingress"] and dns["values"]["policy"] == "upsert-only"
+    # public subnets are where an internet-facing ALB goes
+    public = [
+        s for s in graph.of_type("aws:ec2/subnet:Subnet") if "public" in s.inputs["tags"]["Name"]
+    ]
+    assert public and all(s.inputs["tags"]["kubernetes.io/role/elb"] == "1" for s in public)
+
+
+def test_hub_url_is_what_a_person_types() -> None:
+    from dsenv.offline.run import offline
+
+    env = offline(Path(__file__).resolve().parents[2] / "profiles" / "fraud.yaml")
+    assert env.spec.workspaces is not None and env.spec.workspaces.ingress is not None
+    assert env.spec.workspaces.ingress.url == "https://hub.fraud.acme.example"
+    assert env.spec.workspaces.auth is not None
+    assert (
+        env.spec.workspaces.auth.callback_url == "https://hub.fraud.acme.example/hub/oauth_callback"
+    )
+
+
+def test_without_a_host_the_ingress_answers_on_the_load_balancer_name(tmp_path: Path) -> None:
+    _, graph = capture_profile(tmp_path, "workspaces: {default_tier: small}\n")
+    (ingress,) = graph.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+    assert "host" not in ingress.inputs["spec"]["rules"][0]
+    assert not graph.of_type("aws:acm/certificate:Certificate")
+    assert releases(graph, "external-dns") == []

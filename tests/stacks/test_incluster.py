@@ -435,7 +435,11 @@ def test_program_builds_the_same_in_cluster_capabilities_for_every_profile(
         for r in graph
         if r.type.startswith("kubernetes:") and r.capability in in_cluster
     }
-    alone = {(r.type, r.name) for r in kit.in_cluster_graph(profile) if r.custom}
+    alone = {
+        (r.type, r.name)
+        for r in kit.in_cluster_graph(profile)
+        if r.custom and r.type.startswith("kubernetes:")
+    }
     assert alone - program_k8s == set()
     problems = podsecurity.check_all(kit.core_objects(graph) + kit.custom_resources(graph))
     for release in graph.of_type("kubernetes:helm.sh/v3:Release"):

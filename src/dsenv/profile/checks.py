@@ -23,6 +23,7 @@ def check_team(team: Team, limits: tuple[OrgLimits, ...], loc: Locator) -> list[
     problems += [loc.problem(path, message) for path, message in _engines(team)]
     problems += [loc.problem(path, message) for path, message in _bounds(team)]
     problems += [loc.problem(path, message) for path, message in _hub_auth(team)]
+    problems += [loc.problem(path, message) for path, message in _hub_host(team)]
     problems += [
         loc.problem(path, message, at_key=at_key)
         for path, message, at_key in _target_keys(team, lambda path: path in loc.index)
@@ -134,6 +135,31 @@ _OIDC_ENDPOINTS = {
     "token_url": "token_endpoint",
     "userdata_url": "userinfo_endpoint",
 }
+
+
+def _hub_host(team: Team) -> Iterator[Finding]:
+    """Target aws: a hub host needs the Route 53 zone that holds it."""
+    ws = team.workspaces
+    if ws is None or team.target.provider != "aws":
+        if ws is not None and ws.dns_zone is not None:
+            yield ("workspaces", "dns_zone"), "dns_zone applies to target aws only"
+        return
+    if ws.host is not None and ws.dns_zone is None:
+        yield (
+            ("workspaces", "host"),
+            "a hub host on target aws needs workspaces.dns_zone: the public Route 53 hosted "
+            "zone that holds it (the certificate is validated and the record kept there)",
+        )
+    elif (
+        ws.host is not None
+        and ws.dns_zone is not None
+        and ws.host != ws.dns_zone
+        and not ws.host.endswith(f".{ws.dns_zone}")
+    ):
+        yield (
+            ("workspaces", "host"),
+            f"host {ws.host} is not in the zone {ws.dns_zone} (workspaces.dns_zone)",
+        )
 
 
 def _hub_auth(team: Team) -> Iterator[Finding]:

@@ -396,6 +396,12 @@ class WorkspaceSettings(Model):
         description="DNS name users reach the hub at (through the team's ingress); gives the "
         "OAuth callback https://<host>/hub/oauth_callback.",
     )
+    dns_zone: DnsName | None = Field(
+        default=None,
+        description="target aws: the public Route 53 hosted zone that holds `host` (such as "
+        "acme.example); dsenv validates the hub's ACM certificate there and keeps the host's "
+        "record in it. Required with a host on target aws.",
+    )
     auth: HubAuth | None = Field(
         default=None,
         description="Sign-in. Unset: the hub is locked (JupyterHub's null authenticator: "

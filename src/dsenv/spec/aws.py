@@ -44,6 +44,19 @@ class AccessEntrySpec:
 
 
 @dataclass(frozen=True)
+class LoadBalancerControllerSpec:
+    release: str
+    role: str  # IAM role (IRSA) of its service account
+
+
+@dataclass(frozen=True)
+class ExternalDnsSpec:
+    release: str
+    role: str
+    zone: str  # the public Route 53 hosted zone it may change, by name
+
+
+@dataclass(frozen=True)
 class ClusterSpec:
     name: str
     region: str
@@ -63,6 +76,8 @@ class ClusterSpec:
     device_plugin_release: str | None  # GPU tiers only: NVIDIA's device plugin
     network_policy: bool  # vpc-cni enforces NetworkPolicies (its network policy agent)
     access_entries: tuple[AccessEntrySpec, ...]
+    load_balancer_controller: LoadBalancerControllerSpec | None = None  # with workspaces
+    external_dns: ExternalDnsSpec | None = None  # with a hub host
 
 
 @dataclass(frozen=True)
@@ -157,6 +172,24 @@ def expand(team: Team, ctx: ExpandContext) -> AwsSpec | None:
             ),
             network_policy=True,
             access_entries=access_entries(team, ctx),
+            load_balancer_controller=(
+                LoadBalancerControllerSpec(
+                    names.releases["aws-load-balancer-controller"], names.roles["lb-controller"]
+                )
+                if team.workspaces is not None
+                else None
+            ),
+            external_dns=(
+                ExternalDnsSpec(
+                    names.releases["external-dns"],
+                    names.roles["external-dns"],
+                    team.workspaces.dns_zone,
+                )
+                if team.workspaces is not None
+                and team.workspaces.host is not None
+                and team.workspaces.dns_zone is not None
+                else None
+            ),
         ),
         buckets=(
             BucketSpec("data", names.buckets["data"]),

@@ -304,6 +304,8 @@ class _Builder:
                 "cluster-autoscaler": "cluster-autoscaler",
                 "nvidia-device-plugin": "nvidia-device-plugin",
                 "metrics-server": "metrics-server",
+                "aws-load-balancer-controller": "aws-load-balancer-controller",
+                "external-dns": "external-dns",
             },
             scale_sets=self._scale_sets(),
             topics=self._topics(),
@@ -315,7 +317,9 @@ class _Builder:
         team = self.team
         purposes = ["ebs-csi", "cluster-autoscaler"]
         if team.workspaces is not None:
-            purposes.append("workspaces")
+            purposes += ["workspaces", "lb-controller"]
+            if team.workspaces.host is not None:
+                purposes.append("external-dns")
         if team.spark is not None:
             purposes.append("spark" if team.spark.engine == "operator" else "emr-job")
         if team.serving is not None:

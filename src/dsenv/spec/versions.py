@@ -40,6 +40,14 @@ NVIDIA_DEVICE_PLUGIN = Chart(
 METRICS_SERVER = Chart(
     "metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.13.1"
 )
+#: target aws, workspaces: serves the hub's Ingress from an internet-facing ALB with the ACM
+#: certificate (kubernetes-sigs/aws-load-balancer-controller, chart 3.5.0).
+AWS_LOAD_BALANCER_CONTROLLER = Chart(
+    "aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0"
+)
+#: target aws, a hub host: the Route 53 record of the host, pointing at the ALB
+#: (kubernetes-sigs/external-dns, chart 1.21.1).
+EXTERNAL_DNS = Chart("external-dns", "https://kubernetes-sigs.github.io/external-dns/", "1.21.1")
 
 #: Versions of things that are not charts.
 #: The Pulumi CLI dsenv installs and pins in generated CI workflows, and the oldest it accepts

@@ -55,6 +55,26 @@ class HubAuthSpec:
 
 
 @dataclass(frozen=True)
+class HubIngressSpec:
+    """Target aws: how people reach the hub. An Ingress for the AWS Load Balancer Controller
+    (an internet-facing ALB in the public subnets, to the hub's proxy); with a host, HTTPS
+    with an ACM certificate validated in the Route 53 zone, and the host's record kept there
+    by external-dns."""
+
+    name: str  # the Ingress, in the team namespace
+    ingress_class: str
+    host: str | None
+    dns_zone: str | None
+    service: str = "proxy-public"  # the chart's proxy Service
+    service_port: int = 80
+
+    @property
+    def url(self) -> str | None:
+        """What a person types; None: the load balancer's address, known after `up`."""
+        return f"https://{self.host}" if self.host else None
+
+
+@dataclass(frozen=True)
 class WorkspacesSpec:
     chart: Chart
     release: str
@@ -75,6 +95,7 @@ class WorkspacesSpec:
     storage_class: str | None = None  # home and hub volumes; None: the cluster's default
     image_pull_secret: str | None = None  # target kubernetes: pull credentials of the image
     object_store: ObjectStoreSpec | None = None  # target kubernetes: the servers' S3 store
+    ingress: HubIngressSpec | None = None  # target aws: the ALB Ingress, certificate and DNS
 
     @property
     def default_profile(self) -> HubProfile | None:
@@ -132,6 +153,11 @@ def expand(team: Team, ctx: ExpandContext) -> WorkspacesSpec | None:
         storage_class=team.target.storage_classes.workspaces,
         image_pull_secret=ctx.image_pull_secret,
         object_store=ctx.object_store,
+        ingress=(
+            HubIngressSpec(name="hub", ingress_class="alb", host=ws.host, dns_zone=ws.dns_zone)
+            if team.target.provider == "aws"
+            else None
+        ),
     )
 
 
