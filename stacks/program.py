@@ -106,7 +106,9 @@ def aws_platform(spec: EnvironmentSpec) -> Platform:
     on_aws = pulumi.ResourceOptions(providers=[provider])
     network = Network("network", NetworkArgs(spec.aws.network), opts=on_aws)
     cluster = Cluster(
-        "cluster", ClusterArgs(spec.aws.cluster, subnet_ids=network.private_subnet_ids), opts=on_aws
+        "cluster",
+        ClusterArgs(spec.aws.cluster, subnet_ids=network.private_subnet_ids, vpc_id=network.vpc_id),
+        opts=on_aws,
     )
     storage = Storage("storage", StorageArgs(spec.aws.buckets, spec.aws.registry.name), opts=on_aws)
     account = aws.get_caller_identity_output(
@@ -233,10 +235,14 @@ def in_cluster(spec: EnvironmentSpec, platform: Platform) -> tuple[TeamNamespace
         ws = spec.workspaces
         # the registry image on aws, unless the profile names its own workspace image
         image = platform.image if ws.image_from_registry and platform.image else ws.image
+        # on aws the hub's certificate and its validation record go through the AWS provider
+        ws_providers: list[pulumi.ProviderResource] = [team_provider]
+        if platform.aws is not None:
+            ws_providers.append(platform.aws.provider)
         workspaces = Workspaces(
             "workspaces",
             WorkspacesArgs(ws, image=image, role_arn=roles.get("workspaces")),
-            opts=opts,
+            opts=pulumi.ResourceOptions(providers=ws_providers, depends_on=[namespace]),
         )
         pulumi.export("hub_url", workspaces.hub_url)
     if spec.spark is not None and spec.spark.engine == "operator":

@@ -103,7 +103,7 @@ def init(
     python: Annotated[str, typer.Option(help="Python version of the team image.")] = "3.12",
     instance_type: Annotated[
         str, typer.Option(help="Instance type of the starter tier.")
-    ] = "m7i.large",
+    ] = "m7i.xlarge",
     owner: Annotated[list[str] | None, typer.Option(help="Owner e-mail; repeat for more.")] = None,
     budget: Annotated[int | None, typer.Option(help="Monthly budget in USD.")] = None,
     force: Annotated[bool, typer.Option(help="Overwrite an existing file.")] = False,

@@ -21,9 +21,9 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from dsenv.capabilities import component_type
-from dsenv.spec import versions
+from dsenv.spec import fit, versions
 from dsenv.spec.aws import ClusterSpec
-from dsenv.spec.tiers import NodePoolSpec
+from dsenv.spec.tiers import GPU_TAINT, TIER_LABEL, NodePoolSpec
 from dsenv.stacks.components.identity import irsa_trust_policy, service_principal_trust
 from dsenv.stacks.components.kube import helm_release, manifest_resource
 from dsenv.stacks.components.podsecurity import (
@@ -71,6 +71,285 @@ def autoscaler_node_template_tags(cluster_name: str, pool: NodePoolSpec) -> dict
     if pool.gpus:
         tags[f"{AUTOSCALER_TAG}/node-template/resources/nvidia.com/gpu"] = str(pool.gpus)
     return tags
+
+
+def _slug(arn: str) -> str:
+    """A readable logical-name part for an IAM principal: `role-platform-admin`."""
+    kind, _, path = arn.split(":", 5)[-1].partition("/")
+    return re.sub(r"[^a-z0-9-]+", "-", f"{kind}-{path}".lower()).strip("-")[:60]
+
+
+def addon_configuration(addon: str, spec: ClusterSpec) -> str | None:
+    """The configuration values dsenv gives an EKS add-on: vpc-cni enforces NetworkPolicies
+    (its network policy agent, `enableNetworkPolicy`; docs.aws.amazon.com/eks/latest/userguide/
+    cni-network-policy-configure.html) and, like kube-proxy, requests what spec/fit.py counts
+    on every node."""
+    if addon == "vpc-cni":
+        config: dict[str, Any] = {"resources": {"requests": fit.VPC_CNI.requests()}}
+        if spec.network_policy:
+            config["enableNetworkPolicy"] = "true"
+        return json.dumps(config, sort_keys=True)
+    if addon == "kube-proxy":
+        return json.dumps({"resources": {"requests": fit.KUBE_PROXY.requests()}}, sort_keys=True)
+    return None
+
+
+LBC_SERVICE_ACCOUNT = ("kube-system", "aws-load-balancer-controller")
+EXTERNAL_DNS_SERVICE_ACCOUNT = ("kube-system", "external-dns")
+LBC_CLUSTER_TAG = "elbv2.k8s.aws/cluster"
+
+
+def load_balancer_controller_policy(cluster_name: str) -> str:
+    """What the AWS Load Balancer Controller calls for ALB Ingresses (after the controller's
+    docs/install/iam_policy.json): describe calls on `*`, security groups and application load
+    balancers it creates tagged for this cluster, the ELB service-linked role. WAF and Shield
+    are off in its values."""
+    tagged = {"Null": {f"aws:ResourceTag/{LBC_CLUSTER_TAG}": "false"}}
+    groups = "arn:aws:ec2:*:*:security-group/*"
+    albs = [
+        "arn:aws:elasticloadbalancing:*:*:loadbalancer/app/*/*",
+        "arn:aws:elasticloadbalancing:*:*:targetgroup/*/*",
+        "arn:aws:elasticloadbalancing:*:*:listener/app/*/*/*",
+        "arn:aws:elasticloadbalancing:*:*:listener-rule/app/*/*/*/*",
+    ]
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "Describe",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ec2:DescribeAccountAttributes",
+                        "ec2:DescribeAddresses",
+                        "ec2:DescribeAvailabilityZones",
+                        "ec2:DescribeInternetGateways",
+                        "ec2:DescribeVpcs",
+                        "ec2:DescribeSubnets",
+                        "ec2:DescribeSecurityGroups",
+                        "ec2:DescribeInstances",
+                        "ec2:DescribeNetworkInterfaces",
+                        "ec2:DescribeTags",
+                        "ec2:DescribeRouteTables",
+                        "elasticloadbalancing:DescribeLoadBalancers",
+                        "elasticloadbalancing:DescribeLoadBalancerAttributes",
+                        "elasticloadbalancing:DescribeListeners",
+                        "elasticloadbalancing:DescribeListenerAttributes",
+                        "elasticloadbalancing:DescribeListenerCertificates",
+                        "elasticloadbalancing:DescribeRules",
+                        "elasticloadbalancing:DescribeTargetGroups",
+                        "elasticloadbalancing:DescribeTargetGroupAttributes",
+                        "elasticloadbalancing:DescribeTargetHealth",
+                        "elasticloadbalancing:DescribeTags",
+                        "elasticloadbalancing:DescribeSSLPolicies",
+                        "acm:ListCertificates",
+                    ],
+                    "Resource": "*",
+                },
+                {
+                    "Sid": "Certificates",
+                    "Effect": "Allow",
+                    "Action": "acm:DescribeCertificate",
+                    "Resource": "arn:aws:acm:*:*:certificate/*",
+                },
+                {
+                    "Sid": "CreateSecurityGroups",
+                    "Effect": "Allow",
+                    "Action": ["ec2:CreateSecurityGroup", "ec2:GetSecurityGroupsForVpc"],
+                    "Resource": [groups, "arn:aws:ec2:*:*:vpc/*"],
+                },
+                {
+                    "Sid": "TagNewSecurityGroups",
+                    "Effect": "Allow",
+                    "Action": "ec2:CreateTags",
+                    "Resource": groups,
+                    "Condition": {"StringEquals": {"ec2:CreateAction": "CreateSecurityGroup"}},
+                },
+                {
+                    "Sid": "OwnSecurityGroups",
+                    "Effect": "Allow",
+                    "Action": [
+                        "ec2:AuthorizeSecurityGroupIngress",
+                        "ec2:RevokeSecurityGroupIngress",
+                        "ec2:DeleteSecurityGroup",
+                    ],
+                    "Resource": groups,
+                    "Condition": tagged,
+                },
+                {
+                    "Sid": "CreateLoadBalancers",
+                    "Effect": "Allow",
+                    "Action": [
+                        "elasticloadbalancing:CreateLoadBalancer",
+                        "elasticloadbalancing:CreateTargetGroup",
+                        "elasticloadbalancing:AddTags",
+                    ],
+                    "Resource": albs,
+                    "Condition": {"Null": {f"aws:RequestTag/{LBC_CLUSTER_TAG}": "false"}},
+                },
+                {
+                    "Sid": "OwnLoadBalancers",
+                    "Effect": "Allow",
+                    "Action": [
+                        "elasticloadbalancing:CreateListener",
+                        "elasticloadbalancing:ModifyLoadBalancerAttributes",
+                        "elasticloadbalancing:SetIpAddressType",
+                        "elasticloadbalancing:SetSecurityGroups",
+                        "elasticloadbalancing:SetSubnets",
+                        "elasticloadbalancing:DeleteLoadBalancer",
+                        "elasticloadbalancing:ModifyTargetGroup",
+                        "elasticloadbalancing:ModifyTargetGroupAttributes",
+                        "elasticloadbalancing:DeleteTargetGroup",
+                        "elasticloadbalancing:RegisterTargets",
+                        "elasticloadbalancing:DeregisterTargets",
+                        "elasticloadbalancing:RemoveTags",
+                    ],
+                    "Resource": albs[:2],
+                    "Condition": tagged,
+                },
+                {
+                    "Sid": "OwnListeners",
+                    "Effect": "Allow",
+                    "Action": [
+                        "elasticloadbalancing:DeleteListener",
+                        "elasticloadbalancing:ModifyListener",
+                        "elasticloadbalancing:AddListenerCertificates",
+                        "elasticloadbalancing:RemoveListenerCertificates",
+                        "elasticloadbalancing:CreateRule",
+                    ],
+                    "Resource": [
+                        "arn:aws:elasticloadbalancing:*:*:listener/app/*/*/*",
+                        "arn:aws:elasticloadbalancing:*:*:listener/net/*/*/*",
+                    ],
+                },
+                {
+                    "Sid": "OwnRules",
+                    "Effect": "Allow",
+                    "Action": [
+                        "elasticloadbalancing:DeleteRule",
+                        "elasticloadbalancing:ModifyRule",
+                    ],
+                    "Resource": [
+                        "arn:aws:elasticloadbalancing:*:*:listener-rule/app/*/*/*/*",
+                        "arn:aws:elasticloadbalancing:*:*:listener-rule/net/*/*/*/*",
+                    ],
+                },
+                {
+                    "Sid": "ServiceLinkedRole",
+                    "Effect": "Allow",
+                    "Action": "iam:CreateServiceLinkedRole",
+                    "Resource": "arn:aws:iam::*:role/aws-service-role/elasticloadbalancing.amazonaws.com/AWSServiceRoleForElasticLoadBalancing",
+                    "Condition": {
+                        "StringEquals": {"iam:AWSServiceName": "elasticloadbalancing.amazonaws.com"}
+                    },
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def load_balancer_controller_values(
+    cluster_name: str, region: str, vpc_id: str, role_arn: str
+) -> dict[str, Any]:
+    """aws-load-balancer-controller chart values: this cluster, its VPC (no metadata lookup),
+    IRSA, WAF and Shield off (the policy grants neither)."""
+    values: dict[str, Any] = {
+        "clusterName": cluster_name,
+        "region": region,
+        "serviceAccount": {
+            "create": True,
+            "name": LBC_SERVICE_ACCOUNT[1],
+            "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+        },
+        "enableShield": False,
+        "enableWaf": False,
+        "enableWafv2": False,
+    }
+    if vpc_id:
+        values["vpcId"] = vpc_id
+    return values
+
+
+def external_dns_policy(zone_id: str) -> str:
+    """external-dns on Route 53: change records in the hub's zone only; list zones and records
+    (IAM offers no resource scope for the list calls)."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "HubZone",
+                    "Effect": "Allow",
+                    "Action": [
+                        "route53:ChangeResourceRecordSets",
+                        "route53:ListResourceRecordSets",
+                        "route53:ListTagsForResources",
+                    ],
+                    "Resource": f"arn:aws:route53:::hostedzone/{zone_id}",
+                },
+                {
+                    "Sid": "ListZones",
+                    "Effect": "Allow",
+                    "Action": "route53:ListHostedZones",
+                    "Resource": "*",
+                },
+            ],
+        },
+        sort_keys=True,
+    )
+
+
+def external_dns_values(cluster_name: str, region: str, zone: str, role_arn: str) -> dict[str, Any]:
+    """external-dns chart values: Route 53, Ingress hosts only, the hub's zone only, never
+    deleting a record it did not create (upsert-only, owner id the cluster)."""
+    return {
+        "provider": {"name": "aws"},
+        "sources": ["ingress"],
+        "domainFilters": [zone],
+        "policy": "upsert-only",
+        "txtOwnerId": cluster_name,
+        "env": [{"name": "AWS_DEFAULT_REGION", "value": region}],
+        "serviceAccount": {
+            "create": True,
+            "name": EXTERNAL_DNS_SERVICE_ACCOUNT[1],
+            "annotations": {"eks.amazonaws.com/role-arn": role_arn},
+        },
+    }
+
+
+def metrics_server_values() -> dict[str, Any]:
+    """metrics-server chart values: its defaults (two args for EKS's kubelet certificates are
+    not needed: EKS nodes serve kubelet certificates the API server trusts)."""
+    return {"replicas": 1}
+
+
+def device_plugin_values(pools: Sequence[NodePoolSpec]) -> dict[str, Any]:
+    """NVIDIA device plugin chart values: on the GPU tiers' nodes only (dsenv's tier label, not
+    node-feature-discovery's labels, which dsenv does not install), tolerating their taint, with
+    the requests spec/fit.py counts on every GPU node."""
+    gpu_tiers = sorted(p.tier for p in pools if p.gpus)
+    return {
+        "affinity": {
+            "nodeAffinity": {
+                "requiredDuringSchedulingIgnoredDuringExecution": {
+                    "nodeSelectorTerms": [
+                        {
+                            "matchExpressions": [
+                                {"key": TIER_LABEL, "operator": "In", "values": gpu_tiers}
+                            ]
+                        }
+                    ]
+                }
+            }
+        },
+        "tolerations": [
+            {"key": GPU_TAINT.key, "operator": "Exists", "effect": GPU_TAINT.effect},
+        ],
+        "resources": {"requests": fit.NVIDIA_DEVICE_PLUGIN.requests()},
+        "gfd": {"enabled": False},
+        "nfd": {"enabled": False},
+    }
 
 
 def kubeconfig(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
@@ -199,6 +478,7 @@ def autoscaler_values(
 class ClusterArgs:
     cluster: ClusterSpec
     subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]]  # the network's private subnets
+    vpc_id: pulumi.Input[str] | None = None  # the load balancer controller's VPC
 
 
 class Cluster(pulumi.ComponentResource):
@@ -305,10 +585,12 @@ class Cluster(pulumi.ComponentResource):
                 addon_name=addon,
                 resolve_conflicts_on_create="OVERWRITE",
                 resolve_conflicts_on_update="OVERWRITE",
+                configuration_values=addon_configuration(addon, spec),
                 opts=child,
             )
             for addon in ADDONS_BEFORE_NODES
         ]
+        self._access_entries(name, spec, cluster)
 
         self.node_groups = {}
         for pool in spec.node_pools:
@@ -386,6 +668,25 @@ class Cluster(pulumi.ComponentResource):
             policy=autoscaler_policy(spec.name),
             opts=child,
         )
+        if spec.load_balancer_controller is not None:
+            self._load_balancer_controller(name, spec, oidc, issuer, args.vpc_id, k8s_opts)
+        if spec.external_dns is not None:
+            self._external_dns(name, spec, oidc, issuer, k8s_opts)
+        helm_release(
+            spec.metrics_server_release,
+            versions.METRICS_SERVER,
+            namespace="kube-system",
+            values=metrics_server_values(),
+            opts=k8s_opts,
+        )
+        if spec.device_plugin_release is not None:
+            helm_release(
+                spec.device_plugin_release,
+                versions.NVIDIA_DEVICE_PLUGIN,
+                namespace="kube-system",
+                values=device_plugin_values(spec.node_pools),
+                opts=k8s_opts,
+            )
         helm_release(
             spec.autoscaler_release,
             versions.CLUSTER_AUTOSCALER,
@@ -412,6 +713,87 @@ class Cluster(pulumi.ComponentResource):
                 "kubeconfig": self.kubeconfig,
             }
         )
+
+    def _load_balancer_controller(
+        self,
+        name: str,
+        spec: ClusterSpec,
+        oidc: aws.iam.OpenIdConnectProvider,
+        issuer: pulumi.Output[str],
+        vpc_id: pulumi.Input[str] | None,
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        lbc = spec.load_balancer_controller
+        assert lbc is not None
+        role = self._irsa_role(f"{name}-lb-controller", lbc.role, oidc, issuer, LBC_SERVICE_ACCOUNT)
+        aws.iam.RolePolicy(
+            f"{name}-lb-controller",
+            role=role.id,
+            policy=load_balancer_controller_policy(spec.name),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        helm_release(
+            lbc.release,
+            versions.AWS_LOAD_BALANCER_CONTROLLER,
+            namespace=LBC_SERVICE_ACCOUNT[0],
+            values=pulumi.Output.all(role.arn, vpc_id or "").apply(
+                lambda a: load_balancer_controller_values(spec.name, spec.region, a[1], a[0])
+            ),
+            opts=opts,
+        )
+
+    def _external_dns(
+        self,
+        name: str,
+        spec: ClusterSpec,
+        oidc: aws.iam.OpenIdConnectProvider,
+        issuer: pulumi.Output[str],
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        dns = spec.external_dns
+        assert dns is not None
+        zone = aws.route53.get_zone_output(name=dns.zone, private_zone=False)
+        role = self._irsa_role(
+            f"{name}-external-dns", dns.role, oidc, issuer, EXTERNAL_DNS_SERVICE_ACCOUNT
+        )
+        aws.iam.RolePolicy(
+            f"{name}-external-dns",
+            role=role.id,
+            policy=zone.zone_id.apply(external_dns_policy),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        helm_release(
+            dns.release,
+            versions.EXTERNAL_DNS,
+            namespace=EXTERNAL_DNS_SERVICE_ACCOUNT[0],
+            values=role.arn.apply(
+                lambda arn: external_dns_values(spec.name, spec.region, dns.zone, arn)
+            ),
+            opts=opts,
+        )
+
+    def _access_entries(self, name: str, spec: ClusterSpec, cluster: aws.eks.Cluster) -> None:
+        """EKS access entries: who besides the cluster's creator may use the cluster API."""
+        for entry in spec.access_entries:
+            logical = f"{name}-access-{_slug(entry.principal_arn)}"
+            access = aws.eks.AccessEntry(
+                logical,
+                cluster_name=cluster.name,
+                principal_arn=entry.principal_arn,
+                type="STANDARD",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            aws.eks.AccessPolicyAssociation(
+                logical,
+                cluster_name=cluster.name,
+                principal_arn=access.principal_arn,
+                policy_arn=entry.policy_arn,
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(
+                    type="namespace" if entry.namespaces else "cluster",
+                    namespaces=list(entry.namespaces) or None,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     def _irsa_role(
         self,

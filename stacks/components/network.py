@@ -134,7 +134,8 @@ class Network(pulumi.ComponentResource):
                 cidr_block=public_cidr,
                 availability_zone=zone,
                 map_public_ip_on_launch=False,
-                tags={"Name": f"{name}-public-{i}"},
+                # the AWS Load Balancer Controller puts internet-facing load balancers here
+                tags={"Name": f"{name}-public-{i}", "kubernetes.io/role/elb": "1"},
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(

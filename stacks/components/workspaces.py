@@ -20,8 +20,8 @@ from typing import Any
 import pulumi
 
 from dsenv.capabilities import component_type
-from dsenv.spec.workspaces import HubAuthSpec, HubProfile, WorkspacesSpec
-from dsenv.stacks.components.kube import helm_release, service_account
+from dsenv.spec.workspaces import HubAuthSpec, HubIngressSpec, HubProfile, WorkspacesSpec
+from dsenv.stacks.components.kube import helm_release, manifest_resource, service_account
 from dsenv.stacks.components.podsecurity import (
     NOBODY,
     restricted_container_context,
@@ -31,7 +31,10 @@ from dsenv.stacks.components.podsecurity import (
 HUB_UID = 1000  # the k8s-hub image's user
 
 PROFILE_FILTER = """\
-# dsenv: offer each profile only to the groups allowed its tier (see custom.dsenv).
+# dsenv: offer each profile only to the groups allowed its tier (see custom.dsenv); a user
+# whom no group allows a tier may not start a server (an empty list would let KubeSpawner
+# start one with the chart's defaults).
+from tornado import web
 from z2jh import get_config
 
 _dsenv_profiles = get_config("singleuser.profileList", [])
@@ -40,12 +43,19 @@ _dsenv_access = get_config("custom.dsenv.profileGroups", {})
 
 def _dsenv_profile_list(spawner):
     groups = {group.name for group in spawner.user.groups}
-    return [
+    offered = [
         profile
         for profile in _dsenv_profiles
         if not _dsenv_access.get(profile["slug"])
         or groups & set(_dsenv_access[profile["slug"]])
     ]
+    if not offered:
+        raise web.HTTPError(
+            403,
+            f"{spawner.user.name} is in no group allowed a tier of this hub: "
+            "ask a team owner to add you to a group",
+        )
+    return offered
 
 
 c.KubeSpawner.profile_list = _dsenv_profile_list
@@ -139,8 +149,9 @@ def sign_in_config(ws: WorkspacesSpec) -> dict[str, Any]:
         # no groups means everyone may use every tier: everyone the IdP signs in
         generic["allow_all"] = True
     if auth.groups_claim:
-        # members of an IdP group named like a dsenv group may sign in too; manage_groups
-        # stays off, so tier access keeps following dsenv's member lists
+        # members of an IdP group named like a dsenv group may sign in; OAuthenticator (17+)
+        # reads allowed_groups only with manage_groups on (hub_values), which also makes the
+        # IdP's groups the user's hub groups, so tier access follows them
         generic["claim_groups_key"] = auth.groups_claim
         generic["allowed_groups"] = sorted(ws.groups)
     return {"GenericOAuthenticator": generic}
@@ -151,7 +162,8 @@ def hub_values(ws: WorkspacesSpec, *, image: str) -> dict[str, Any]:
     image_name, image_tag = split_image(image)
     members = sorted({m for users in ws.groups.values() for m in users} | set(ws.admins))
     default = ws.default_profile
-    authenticator: dict[str, Any] = {"admin_users": list(ws.admins), "manage_groups": False}
+    idp_groups = ws.auth is not None and ws.auth.groups_claim is not None
+    authenticator: dict[str, Any] = {"admin_users": list(ws.admins), "manage_groups": idp_groups}
     if ws.groups:
         authenticator["allowed_users"] = members
     singleuser: dict[str, Any] = {
@@ -249,6 +261,60 @@ def hub_values(ws: WorkspacesSpec, *, image: str) -> dict[str, Any]:
     }
 
 
+def hub_ingress(
+    ws: WorkspacesSpec, ingress: HubIngressSpec, certificate_arn: pulumi.Input[str] | None
+) -> dict[str, Any]:
+    """The hub's Ingress for the AWS Load Balancer Controller: an internet-facing ALB to the
+    proxy pods (target type ip), HTTPS with the ACM certificate and HTTP redirected to it when
+    there is a host (external-dns keeps the host's record), plain HTTP on the ALB's own name
+    otherwise."""
+    annotations: dict[str, Any] = {
+        "alb.ingress.kubernetes.io/scheme": "internet-facing",
+        "alb.ingress.kubernetes.io/target-type": "ip",
+    }
+    rule: dict[str, Any] = {
+        "http": {
+            "paths": [
+                {
+                    "path": "/",
+                    "pathType": "Prefix",
+                    "backend": {
+                        "service": {
+                            "name": ingress.service,
+                            "port": {"number": ingress.service_port},
+                        }
+                    },
+                }
+            ]
+        }
+    }
+    if ingress.host is not None:
+        annotations |= {
+            "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP": 80}, {"HTTPS": 443}]',
+            "alb.ingress.kubernetes.io/ssl-redirect": "443",
+            "alb.ingress.kubernetes.io/certificate-arn": certificate_arn,
+            "external-dns.alpha.kubernetes.io/hostname": ingress.host,
+        }
+        rule["host"] = ingress.host
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "Ingress",
+        "metadata": {
+            "name": ingress.name,
+            "namespace": ws.namespace,
+            "labels": ws.labels,
+            "annotations": annotations,
+        },
+        "spec": {"ingressClassName": ingress.ingress_class, "rules": [rule]},
+    }
+
+
+def _load_balancer_url(status: Any) -> str:
+    found = ((status or {}).get("loadBalancer") or {}).get("ingress") or []
+    host = found[0].get("hostname") if found else None
+    return f"http://{host}" if host else ""
+
+
 @dataclass
 class WorkspacesArgs:
     workspaces: WorkspacesSpec
@@ -288,9 +354,63 @@ class Workspaces(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[sa]),
         )
         self.release_name = release.urn.apply(lambda _: ws.release)
-        # the proxy-public Service is ClusterIP: users come in through the team's ingress or
-        # a port-forward; the in-cluster address is the stable one to publish
-        self.hub_url = pulumi.Output.from_input(
-            f"http://proxy-public.{ws.namespace}.svc.cluster.local"
-        )
+        if ws.ingress is not None:
+            self.hub_url = self._ingress(name, ws, ws.ingress, release)
+        else:
+            # target kubernetes: the proxy-public Service is ClusterIP; people come in through
+            # the cluster's own ingress or a port-forward
+            self.hub_url = pulumi.Output.from_input(
+                f"http://proxy-public.{ws.namespace}.svc.cluster.local"
+            )
         self.register_outputs({"hub_url": self.hub_url, "release_name": self.release_name})
+
+    def _ingress(
+        self,
+        name: str,
+        ws: WorkspacesSpec,
+        ingress: HubIngressSpec,
+        release: pulumi.CustomResource,
+    ) -> pulumi.Output[str]:
+        """The hub's Ingress; with a host its ACM certificate, validated by a record in the
+        Route 53 zone. The hub URL: https://<host>, else the load balancer's address."""
+        import pulumi_aws as aws
+
+        child = pulumi.ResourceOptions(parent=self)
+        certificate_arn: pulumi.Input[str] | None = None
+        if ingress.host is not None and ingress.dns_zone is not None:
+            zone = aws.route53.get_zone_output(name=ingress.dns_zone, private_zone=False)
+            cert = aws.acm.Certificate(
+                f"{name}-hub",
+                domain_name=ingress.host,
+                validation_method="DNS",
+                tags={"Name": ingress.host},
+                opts=child,
+            )
+            option = cert.domain_validation_options[0]
+            record = aws.route53.Record(
+                f"{name}-hub-validation",
+                zone_id=zone.zone_id,
+                name=option.resource_record_name.apply(str),
+                type=option.resource_record_type.apply(str),
+                records=[option.resource_record_value.apply(str)],
+                ttl=300,
+                allow_overwrite=True,
+                opts=child,
+            )
+            validation = aws.acm.CertificateValidation(
+                f"{name}-hub",
+                certificate_arn=cert.arn,
+                validation_record_fqdns=[record.fqdn],
+                opts=child,
+            )
+            certificate_arn = validation.certificate_arn
+        obj = manifest_resource(
+            f"{name}-hub",
+            hub_ingress(ws, ingress, certificate_arn),
+            pulumi.ResourceOptions(parent=self, depends_on=[release]),
+        )
+        if ingress.url is not None:
+            return pulumi.Output.from_input(ingress.url)
+        # no host: the address the load balancer controller writes into the Ingress status
+        status: pulumi.Output[Any] = obj.status  # type: ignore[attr-defined]
+        return status.apply(_load_balancer_url)

@@ -91,10 +91,10 @@ def test_mounts_and_environment_follow_the_target() -> None:
 
 
 def test_host_requirements_are_the_default_tier() -> None:
-    fraud = devcontainer_config(expanded(FRAUD))  # default tier small: 2 CPU, 8Gi
-    assert fraud["hostRequirements"] == {"cpus": 2, "memory": "8gb"}
-    vision = devcontainer_config(expanded(PROFILES / "vision.yaml"))  # default tier cpu: 4, 16Gi
-    assert vision["hostRequirements"] == {"cpus": 4, "memory": "16gb"}
+    fraud = devcontainer_config(expanded(FRAUD))  # default tier small: 1.5 CPU, 6Gi
+    assert fraud["hostRequirements"] == {"cpus": 2, "memory": "6gb"}
+    vision = devcontainer_config(expanded(PROFILES / "vision.yaml"))  # default tier cpu: 3.5, 13Gi
+    assert vision["hostRequirements"] == {"cpus": 4, "memory": "13gb"}
 
 
 def test_r_extension_only_with_r() -> None:

@@ -153,3 +153,34 @@ def test_a_price_table_may_add_an_instance_type_and_override_one_price(tmp_path:
     assert table["instances"]["x9.large"] == {"on_demand": 1, "spot": 0.5}
     assert table["instances"]["m7i.large"]["spot"] == 0.01
     assert table["instances"]["m7i.large"]["on_demand"] > 0
+
+
+def test_emr_serverless_peak_is_priced_by_vcpu_and_gb_not_as_bytes() -> None:
+    env = example("vision")
+    table = price_table()
+    app_ = next(r for r in env.graph if r.type == "aws:emrserverless/application:Application")
+    cap = app_.inputs["maximumCapacity"]
+    vcpu, gb = float(cap["cpu"].split()[0]), float(cap["memory"].split()[0])
+    assert cap["cpu"].endswith(" vCPU") and vcpu > 100  # e.g. "178.5 vCPU": 51 workers of 3.5
+    report = estimate(env.graph, env.spec, table)
+    (line,) = [ln for ln in report.lines if ln.resource.endswith(app_.name)]
+    hours = table["hours_per_month"]
+    expected = (
+        vcpu * table["emr_serverless"]["vcpu_hour"] + gb * table["emr_serverless"]["gb_hour"]
+    ) * hours
+    assert line.idle == 0 and line.peak == pytest.approx(expected) and line.peak > 1000
+
+
+def test_an_instance_type_without_a_price_is_an_error_not_zero(prices_file: Path) -> None:
+    table = price_table(prices_file)
+    del table["instances"]["g5.2xlarge"]
+    env = example("fraud")
+    with pytest.raises(UsageError, match=r"no price for instance type g5\.2xlarge .*--prices"):
+        estimate(env.graph, env.spec, table)
+
+
+def test_a_gpu_node_group_line_names_the_gpus_of_each_node() -> None:
+    env = example("vision")
+    report = estimate(env.graph, env.spec, price_table())
+    labels = [ln.item for ln in report.lines if "g6.12xlarge" in ln.item]
+    assert labels and "4 x NVIDIA L4 a node" in labels[0]

@@ -29,7 +29,7 @@ name: t
 owners: [alice@acme.example]
 target: {provider: aws, region: eu-west-1}
 tiers:
-  small: {cpu: 2, memory: 8Gi, instance_types: [m7i.large]}
+  small: {cpu: 1, memory: 6Gi, instance_types: [m7i.large]}
 """
 POSITION = re.compile(r"^\S+:\d+:\d+: ")
 

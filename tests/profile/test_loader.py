@@ -12,7 +12,7 @@ from dsenv.profile.load import load_profile, load_team
 from dsenv.profile.merge import deep_merge
 from dsenv.profile.yamlnodes import parse_text
 
-TIER = "tiers:\n  small: {cpu: 2, memory: 8Gi, instance_types: [m7i.large]}\n"
+TIER = "tiers:\n  small: {cpu: 1, memory: 6Gi, instance_types: [m7i.large]}\n"
 K8S = "target: {provider: kubernetes, context: kind-dsenv}\n"
 #: a tier on target kubernetes: no EC2 keys there
 K8S_TIER = "tiers:\n  small: {cpu: 2, memory: 8Gi}\n"

@@ -40,7 +40,7 @@ TOKENS = [
     "kind: Org\n",
     "name: t\n",
     "tiers:\n",
-    "  small: {cpu: 2, memory: 8Gi, instance_types: [m7i.large]}\n",
+    "  small: {cpu: 1, memory: 6Gi, instance_types: [m7i.large]}\n",
     "target: {provider: aws}\n",
     "extends: x.yaml\n",
     "a",
@@ -200,12 +200,23 @@ def team_profiles(draw: st.DrawFn) -> dict[str, Any]:
         if tier == gpu_tier:
             spec["gpus"] = draw(st.integers(1, 2))
         if aws:
+            # what one workspace gets fits one node of the smallest type drawn (m7i.large)
+            spec["cpu"] = draw(st.sampled_from(["500m", "1", "1500m", 0.25, 1]))
+            spec["memory"] = draw(st.sampled_from(["512Mi", "1Gi", "4Gi", "6Gi", "6000Mi"]))
+            spec.pop("gpus", None)
+            if tier == gpu_tier:
+                spec["gpus"] = 1
             max_nodes = draw(st.integers(1, 3 if shape == "aws-org" else 20))
             spec["instance_types"] = draw(
                 st.lists(
-                    st.sampled_from(["m7i.large", "r7i.xlarge", "g5.2xlarge"]),
+                    st.sampled_from(
+                        ["g5.2xlarge"]
+                        if tier == gpu_tier
+                        else ["m7i.large", "r7i.xlarge", "g5.2xlarge"]
+                    ),
                     min_size=1,
                     max_size=2,
+                    unique=True,
                 )
             )
             spec["max_nodes"] = max_nodes

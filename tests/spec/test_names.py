@@ -43,10 +43,10 @@ extends: org.yaml
 owners: [ana@northwind.example]
 tiers:
   cpu: {{cpu: 2, memory: 8Gi, instance_types: [m7i.xlarge], min_nodes: 1, max_nodes: 4}}
-  gpu: {{cpu: 8, memory: 32Gi, gpus: 1, instance_types: [g5.2xlarge], max_nodes: 2}}
+  gpu: {{cpu: 7, memory: 28Gi, gpus: 1, instance_types: [g5.2xlarge], max_nodes: 2}}
 groups:
   scientists: {{members: [ana], tiers: [cpu, gpu]}}
-workspaces: {{host: hub.churn.northwind.example}}
+workspaces: {{host: hub.churn.northwind.example, dns_zone: northwind.example}}
 spark: {{engine: {spark}, driver_tier: cpu, executor_tier: cpu}}
 kafka:
   engine: {kafka}

@@ -186,8 +186,9 @@ def test_registry_scans_on_push_and_has_immutable_tags(profile: str) -> None:
     assert {r["selection"]["tagStatus"] for r in lifecycle["rules"]} == {"untagged", "any"}
 
 
-def test_endpoint_is_private_only_without_listed_cidrs() -> None:
-    vpc = one(graph_of("fraud"), "aws:eks/cluster:Cluster").inputs["vpcConfig"]
+def test_endpoint_is_private_only_without_listed_cidrs(tmp_path: Path) -> None:
+    _, graph = capture_profile(tmp_path, "")  # no public_access_cidrs
+    vpc = one(graph, "aws:eks/cluster:Cluster").inputs["vpcConfig"]
     assert vpc["endpointPrivateAccess"] is True
     assert vpc["endpointPublicAccess"] is False
     assert "publicAccessCidrs" not in vpc
@@ -240,7 +241,8 @@ def test_network_spreads_private_subnets_over_zones_with_a_nat_each_and_flow_log
         assert s.inputs["tags"]["kubernetes.io/cluster/acme-fraud"] == "shared"
         assert s.inputs.get("mapPublicIpOnLaunch") is False
     for s in public:
-        assert "kubernetes.io/role/elb" not in s.inputs["tags"]  # public subnets hold NATs only
+        # public subnets hold the NATs and the hub's internet-facing load balancer
+        assert s.inputs["tags"]["kubernetes.io/role/elb"] == "1"
     nats = graph.of_type("aws:ec2/natGateway:NatGateway")
     assert len(nats) == spec.aws.network.zones  # type: ignore[union-attr]
     flow = one(graph, "aws:ec2/flowLog:FlowLog").inputs
@@ -317,7 +319,7 @@ kind: Team
 name: lab
 {ORG_TARGET}
 tiers:
-  small: {{cpu: 2, memory: 8Gi, instance_types: [m7i.large], max_nodes: 3}}
+  small: {{cpu: 1, memory: 6Gi, instance_types: [m7i.large], max_nodes: 3}}
 """
 
 
@@ -388,9 +390,9 @@ def test_emr_serverless_application_runs_in_the_private_subnets(tmp_path: Path) 
     app = one(graph, "aws:emrserverless/application:Application").inputs
     assert app["type"] == "spark" and app["releaseLabel"] == spec.spark.emr_release  # type: ignore[union-attr]
     assert app["maximumCapacity"] == {
-        "cpu": "20 vCPU",
-        "memory": "86 GB",
-    }  # (9 + 1) x 2 vCPU, 8 GiB
+        "cpu": "10 vCPU",
+        "memory": "65 GB",
+    }  # (9 + 1) x 1 vCPU, 6 GiB
     private = {s.inputs["cidrBlock"]: s for s in graph.of_type("aws:ec2/subnet:Subnet")}
     private_urns = {private[c].urn for c in spec.aws.network.private_subnet_cidrs}  # type: ignore[union-attr]
     app_res = one(graph, "aws:emrserverless/application:Application")

@@ -58,7 +58,8 @@ def test_groups_claim_admits_idp_groups_named_like_dsenv_groups() -> None:
     oidc = config["GenericOAuthenticator"]
     assert (oidc["claim_groups_key"], oidc["allowed_groups"]) == ("groups", ["analysts"])
     assert "allow_all" not in oidc
-    assert config["Authenticator"]["manage_groups"] is False
+    # OAuthenticator applies allowed_groups only with manage_groups on
+    assert config["Authenticator"]["manage_groups"] is True
 
 
 def test_client_secret_is_only_a_reference_to_the_named_secret() -> None:

@@ -46,14 +46,14 @@ def test_quota_admits_every_tier_at_full_size(kit: Any) -> None:
     quota = _by_kind(kit.in_cluster_graph("fraud"), "ResourceQuota", kit)["team-quota"]["spec"][
         "hard"
     ]
-    # small 2 CPU x 10 + large 16 x 4 + gpu 8 x 2 = 100 CPU; gpu tier 1 GPU x 2 nodes
-    assert quota["requests.cpu"] == quota["limits.cpu"] == "100000m"
+    # small 1.5 CPU x 10 + large 15 x 4 + gpu 7.5 x 2 = 90 CPU; gpu tier 1 GPU x 2 nodes
+    assert quota["requests.cpu"] == quota["limits.cpu"] == "90000m"
     assert quota["requests.nvidia.com/gpu"] == "2"
     assert quota == spec.namespace.quota
     limits = _by_kind(kit.in_cluster_graph("fraud"), "LimitRange", kit)["team-limits"]["spec"][
         "limits"
     ][0]
-    assert limits["max"] == {"cpu": "16000m", "memory": "65536Mi"}  # the largest tier
+    assert limits["max"] == {"cpu": "15000m", "memory": "114688Mi"}  # the largest tier
     assert "requests.nvidia.com/gpu" not in kit.spec_for("sandbox").namespace.quota
 
 
@@ -130,7 +130,7 @@ def _offered(values: dict[str, Any], user: str) -> list[str]:
     member_of = [
         types.SimpleNamespace(name=g) for g, spec in groups.items() if user in spec["users"]
     ]
-    spawner = types.SimpleNamespace(user=types.SimpleNamespace(groups=member_of))
+    spawner = types.SimpleNamespace(user=types.SimpleNamespace(name=user, groups=member_of))
     return [p["slug"] for p in config.KubeSpawner.profile_list(spawner)]
 
 
@@ -138,7 +138,9 @@ def test_hub_offers_each_tier_only_to_its_groups(kit: Any) -> None:
     values = _hub_values(kit, "fraud")
     assert _offered(values, "bob") == ["small"]  # analysts
     assert _offered(values, "alice") == ["small", "large", "gpu"]  # scientists
-    assert _offered(values, "mallory") == []  # in no group
+    with pytest.raises(Exception, match="mallory is in no group allowed a tier") as refused:
+        _offered(values, "mallory")  # in no group: refused, never the default tier
+    assert getattr(refused.value, "status_code", None) == 403
     assert values["hub"]["config"]["Authenticator"]["allowed_users"] == ["alice", "bob", "carol"]
     vision = _hub_values(kit, "vision")
     assert _offered(vision, "fay") == ["cpu"]
@@ -162,7 +164,7 @@ def test_hub_profiles_carry_tier_resources_and_gpu_scheduling(kit: Any) -> None:
     ]
     assert gpu["node_selector"] == {"dsenv.io/tier": "gpu"}
     large = profiles["large"]["kubespawner_override"]
-    assert large["cpu_guarantee"] == large["cpu_limit"] == 16
+    assert large["cpu_guarantee"] == large["cpu_limit"] == 15
     assert large["mem_limit"] == spec.pool("large").memory_bytes
     assert "tolerations" not in large and "extra_resource_limits" not in large
     assert [slug for slug, p in profiles.items() if p.get("default")] == ["small"]
@@ -434,7 +436,11 @@ def test_program_builds_the_same_in_cluster_capabilities_for_every_profile(
         for r in graph
         if r.type.startswith("kubernetes:") and r.capability in in_cluster
     }
-    alone = {(r.type, r.name) for r in kit.in_cluster_graph(profile) if r.custom}
+    alone = {
+        (r.type, r.name)
+        for r in kit.in_cluster_graph(profile)
+        if r.custom and r.type.startswith("kubernetes:")
+    }
     assert alone - program_k8s == set()
     problems = podsecurity.check_all(kit.core_objects(graph) + kit.custom_resources(graph))
     for release in graph.of_type("kubernetes:helm.sh/v3:Release"):

@@ -177,7 +177,11 @@ def test_stack_outputs_name_what_users_need(profile: str) -> None:
     spec = spec_of(profile)
     outputs = graph_of(profile).outputs
     assert outputs["namespace"] == spec.namespace.name
-    assert outputs["hub_url"] == f"http://proxy-public.{spec.namespace.name}.svc.cluster.local"
+    ws = spec.workspaces
+    if ws is not None and ws.ingress is not None and ws.ingress.host is not None:
+        assert outputs["hub_url"] == f"https://{ws.ingress.host}"  # what a person types
+    else:
+        assert outputs["hub_url"] == f"http://proxy-public.{spec.namespace.name}.svc.cluster.local"
     if spec.provider == "aws":
         assert outputs["kubeconfig"] == "[secret]"
         assert outputs["cluster_name"] == spec.aws.cluster.name  # type: ignore[union-attr]

@@ -132,6 +132,16 @@ class RealisticMocks(pulumi.runtime.Mocks):
             }, []
         if token in ("aws:index/getRegion:getRegion",):
             return {"name": self.region, "region": self.region, "id": self.region}, []
+        if token == "aws:route53/getZone:getZone":
+            zone = str(args.args.get("name", ""))
+            zone_id = "Z" + hashlib.sha256(zone.encode()).hexdigest()[:20].upper()
+            return {
+                "name": zone,
+                "zoneId": zone_id,
+                "id": zone_id,
+                "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+                "privateZone": False,
+            }, []
         if token == "aws:index/getPartition:getPartition":
             return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}, []
         if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
@@ -179,6 +189,21 @@ def _aws_outputs(
         }
     if token == "aws:iam/role:Role":
         return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:role/{name}", "name": name}
+    if token == "aws:acm/certificate:Certificate":
+        # ACM answers with the DNS record that proves the domain is the requester's
+        domain = str(state.get("domainName", ""))
+        token_ = hashlib.sha256(domain.encode()).hexdigest()[:32]
+        return {
+            "arn": f"arn:aws:acm:{region}:{ACCOUNT_ID}:certificate/{resource_id}",
+            "domainValidationOptions": [
+                {
+                    "domainName": domain,
+                    "resourceRecordName": f"_{token_}.{domain}.",
+                    "resourceRecordType": "CNAME",
+                    "resourceRecordValue": f"_{token_[::-1]}.acm-validations.aws.",
+                }
+            ],
+        }
     if token == "aws:iam/policy:Policy":
         return {"arn": f"arn:aws:iam::{ACCOUNT_ID}:policy/{name}"}
     if token == "aws:iam/openIdConnectProvider:OpenIdConnectProvider":

@@ -24,7 +24,7 @@ import yaml
 from dsenv.errors import OperationalError, UsageError
 from dsenv.offline.data import deep_update
 from dsenv.offline.graph import Resource, ResourceGraph
-from dsenv.offline.rules import RULES, SEVERITIES, Finding, chart_name, run_rules
+from dsenv.offline.rules import RULES, SEVERITIES, USABLE_RULES, Finding, chart_name, run_rules
 
 
 @dataclass
@@ -316,6 +316,9 @@ def check(
     paths = contracts.contracts(graph)
     report.findings += contracts.findings(graph)
     report.validated["usability-paths"] = len(paths)
+    # day-one usability on the captured graph (offline only: the policy pack keeps security)
+    report.findings += run_rules(graph, USABLE_RULES)
+    report.validated["usable-rules"] = len(USABLE_RULES)
     limit = SEVERITIES.index(min_severity)
     report.findings = sorted(
         (f for f in report.findings if SEVERITIES.index(f.severity) <= limit),
@@ -334,7 +337,7 @@ def render_text(report: CheckReport) -> str:
     lines.append(
         f"checked {v['kubernetes-core']} core objects (kubernetes-validate strict), {v['crd']} custom resources "
         f"(CRDs), {v['chart-values']} chart values (values schemas), {v['security-rules']} security rules, "
-        f"{v.get('usability-paths', 0)} usability paths; "
+        f"{v.get('usable-rules', 0)} day-one rules, {v.get('usability-paths', 0)} usability paths; "
         f"{len(report.unchecked)} without a schema"
     )
     lines.append(f"{len(report.findings)} finding{'s' * (len(report.findings) != 1)}")

@@ -20,6 +20,7 @@ from typing import Any
 
 from dsenv import regions
 from dsenv.capabilities import order as capability_order
+from dsenv.errors import UsageError
 from dsenv.offline.data import bundled, check_like, deep_update, read_user_table
 from dsenv.offline.graph import Resource, ResourceGraph
 from dsenv.spec.model import EnvironmentSpec
@@ -54,6 +55,15 @@ _GIB = {
     "TB": 1e12 / 2**30,
     "P": 1e15 / 2**30,
 }
+
+
+def _count(value: Any, unit: str) -> float:
+    """`"204 vCPU"` -> 204.0 (EMR Serverless capacities: a number, a space, its unit)."""
+    text = str(value or "0").strip()
+    m = re.fullmatch(rf"([0-9]+(?:\.[0-9]+)?)\s*(?:{unit})?", text, flags=re.IGNORECASE)
+    if not m:
+        raise UsageError(f"cannot read the capacity {text!r}: expected a number of {unit}")
+    return float(m.group(1))
 
 
 def gib(quantity: Any) -> float:
@@ -263,8 +273,10 @@ class _Pricer:
             kind = str(info.get("instanceType"))
             rate = p["msk"]["brokers"].get(kind)
             if rate is None:
-                self.warnings.append(f"no price for MSK broker type {kind}; counted as 0")
-                rate = 0.0
+                raise UsageError(
+                    f"no price for MSK broker type {kind} ({r.name}) in the {p.get('region')} "
+                    f"price table: pass --prices with msk.brokers.{kind}"
+                )
             size = gib(
                 ((info.get("storageInfo") or {}).get("ebsStorageInfo") or {}).get("volumeSize") or 0
             )
@@ -292,11 +304,10 @@ class _Pricer:
         elif t == "aws:kms/key:Key":
             self.add(r, "KMS key", p["kms_key_month"], p["kms_key_month"])
         elif t == "aws:emrserverless/application:Application":
+            # EMR Serverless writes capacities as "204 vCPU" and "816 GB" (numbers of vCPUs
+            # and of GB), never as Kubernetes quantities
             cap = inp.get("maximumCapacity") or {}
-            vcpu, mem = (
-                gib(str(cap.get("cpu", "0")).split()[0]),
-                gib(str(cap.get("memory", "0")).split()[0]),
-            )
+            vcpu, mem = _count(cap.get("cpu"), "vCPU"), _count(cap.get("memory"), "GB")
             peak = (
                 vcpu * p["emr_serverless"]["vcpu_hour"] + mem * p["emr_serverless"]["gb_hour"]
             ) * h
@@ -341,10 +352,16 @@ class _Pricer:
         spot = inp.get("capacityType") == "SPOT"
         row = p["instances"].get(kind)
         if row is None:
-            self.warnings.append(f"no price for instance type {kind} ({r.name}); counted as 0")
-            rate = 0.0
-        else:
-            rate = float(row["spot" if spot else "on_demand"])
+            raise UsageError(
+                f"no price for instance type {kind} ({r.name}) in the {p.get('region')} price "
+                f"table of {p.get('date')}: pass --prices with instances.{kind} (on_demand, spot)"
+            )
+        rate = float(row["spot" if spot else "on_demand"])
+        from dsenv.spec import fit
+
+        node = fit.lookup(kind)
+        if node is not None and node.gpus:
+            kind = f"{kind} ({node.gpus} x {node.gpu_model or 'GPU'} a node)"
         scaling = inp.get("scalingConfig") or {}
         low, high = int(scaling.get("minSize") or 0), int(scaling.get("maxSize") or 0)
         disk = float(inp.get("diskSize") or 20)  # the EKS default root volume

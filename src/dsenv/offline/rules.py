@@ -583,3 +583,334 @@ def run_rules(graph: ResourceGraph, rules: Iterable[Rule] = RULES) -> list[Findi
 
 def rule(rule_id: str) -> Rule:
     return next(r for r in RULES if r.id == rule_id)
+
+
+# --- usable: what a day-one user needs on target aws ------------------------------------
+
+_TIER = "dsenv.io/tier"
+_NVIDIA = "nvidia.com/gpu"
+
+
+def _cpu_millis(value: Any) -> int:
+    from dsenv.profile.types import parse_millicpu
+
+    if value is None:
+        return 0
+    if isinstance(value, int | float):
+        return round(float(value) * 1000)
+    return parse_millicpu(str(value))
+
+
+def _bytes(value: Any) -> int:
+    from dsenv.profile.types import parse_bytes
+
+    if value is None:
+        return 0
+    if isinstance(value, int | float):
+        return int(value)
+    return parse_bytes(str(value))
+
+
+def _addon_config(graph: ResourceGraph, addon: str) -> dict[str, Any] | None:
+    """The configuration values of an EKS add-on (parsed), {} without any, None if absent."""
+    for r in graph.of_type("aws:eks/addon:Addon"):
+        if r.inputs.get("addonName") == addon:
+            raw = r.inputs.get("configurationValues")
+            return json.loads(raw) if isinstance(raw, str) and raw else {}
+    return None
+
+
+def _releases(graph: ResourceGraph, chart: str) -> list[Resource]:
+    return [r for r in graph.of_type("kubernetes:helm.sh/v3:Release") if chart_name(r) == chart]
+
+
+def _plugin_tiers(graph: ResourceGraph) -> set[str]:
+    """The tiers whose nodes NVIDIA's device plugin runs on (its node affinity by tier)."""
+    tiers: set[str] = set()
+    for r in _releases(graph, "nvidia-device-plugin"):
+        terms = _dig(
+            r.inputs.get("values"),
+            "affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution",
+        )
+        for term in _as_list((terms or {}).get("nodeSelectorTerms")):
+            for expr in _as_list(term.get("matchExpressions")):
+                if expr.get("key") == _TIER and expr.get("operator") == "In":
+                    tiers |= set(expr.get("values") or [])
+    return tiers
+
+
+def _node_daemons(graph: ResourceGraph, gpu_tier: bool) -> list[tuple[str, int, int]]:
+    """(name, cpu millis, memory bytes) of each DaemonSet pod the graph runs on a node: the
+    requests the program writes (add-on configuration, chart values), and for add-ons that do
+    not let them be set, their published defaults (spec/fit.py)."""
+    from dsenv.spec import fit
+
+    out: list[tuple[str, int, int]] = []
+    for daemon in (fit.VPC_CNI, fit.KUBE_PROXY):
+        config = _addon_config(graph, daemon.name)
+        if config is None:
+            continue
+        requests = _dig(config, "resources.requests") or {}
+        out.append((daemon.name, _cpu_millis(requests.get("cpu")), _bytes(requests.get("memory"))))
+    for daemon, addon in (
+        (fit.EBS_CSI_NODE, "aws-ebs-csi-driver"),
+        (fit.POD_IDENTITY_AGENT, "eks-pod-identity-agent"),
+    ):
+        if _addon_config(graph, addon) is not None:
+            out.append((daemon.name, daemon.cpu_millis, daemon.memory_mib * 2**20))
+    if gpu_tier:
+        for r in _releases(graph, "nvidia-device-plugin"):
+            requests = _dig(r.inputs.get("values"), "resources.requests") or {}
+            out.append(
+                (
+                    "nvidia-device-plugin",
+                    _cpu_millis(requests.get("cpu")),
+                    _bytes(requests.get("memory")),
+                )
+            )
+    return out
+
+
+def _containers_requests(containers: Any) -> tuple[int, int, int]:
+    cpu = memory = gpus = 0
+    for c in _as_list(containers):
+        requests = _dig(c, "resources.requests") or _dig(c, "resources.limits") or {}
+        cpu += _cpu_millis(requests.get("cpu"))
+        memory += _bytes(requests.get("memory"))
+        gpus += int(str(requests.get(_NVIDIA) or 0))
+    return cpu, memory, gpus
+
+
+def _pod_requests(graph: ResourceGraph) -> Iterator[tuple[Resource, str, str, int, int, int]]:
+    """(resource, path, tier, cpu millis, memory bytes, GPUs) of every pod template the graph
+    places on a dsenv tier: the hub's profiles, core workload templates, KServe predictors and
+    CI runner scale sets."""
+    for r in graph:
+        if r.type.startswith("kubernetes:helm.sh/"):
+            values = r.inputs.get("values") if isinstance(r.inputs.get("values"), Mapping) else {}
+            for i, profile in enumerate(_as_list(_dig(values, "singleuser.profileList"))):
+                o = profile.get("kubespawner_override") or {}
+                tier = (o.get("node_selector") or {}).get(_TIER)
+                if tier:
+                    gpus = int(str((o.get("extra_resource_guarantees") or {}).get(_NVIDIA) or 0))
+                    yield (
+                        r,
+                        f"values.singleuser.profileList[{i}]",
+                        tier,
+                        _cpu_millis(o.get("cpu_guarantee")),
+                        _bytes(o.get("mem_guarantee")),
+                        gpus,
+                    )
+            spec = _dig(values, "template.spec")
+            if isinstance(spec, Mapping):
+                tier = (spec.get("nodeSelector") or {}).get(_TIER)
+                if tier:
+                    yield (
+                        r,
+                        "values.template.spec",
+                        tier,
+                        *_containers_requests(spec.get("containers")),
+                    )
+            continue
+        if not _is_kubernetes_object(r):
+            continue
+        spec = r.inputs.get("spec") or {}
+        kind = r.inputs.get("kind")
+        candidates: list[tuple[str, Any]] = []
+        if kind == "InferenceService":
+            candidates.append(("spec.predictor", spec.get("predictor")))
+        else:
+            candidates.append(("spec.template.spec", _dig(spec, "template.spec")))
+            candidates.append(("spec.template.spec", _dig(spec, "template.spec.template.spec")))
+        for path, pod in candidates:
+            if not isinstance(pod, Mapping):
+                continue
+            tier = (pod.get("nodeSelector") or {}).get(_TIER)
+            if not tier:
+                continue
+            containers = list(_as_list(pod.get("containers")))
+            if kind == "InferenceService":
+                containers += [
+                    v for k, v in pod.items() if isinstance(v, Mapping) and "resources" in v
+                ]
+            yield (r, path, tier, *_containers_requests(containers))
+
+
+def usable_fit(graph: ResourceGraph) -> Iterator[Hit]:
+    """Every pod template placed on a tier fits one node of each of the tier's instance
+    types: the catalog's capacity less the EKS reservations (spec/fit.py) and the requests of
+    the DaemonSets the graph runs there."""
+    from dsenv.spec import fit
+
+    nodes: dict[str, list[tuple[str, int, int, int]]] = {}
+    for group in graph.of_type("aws:eks/nodeGroup:NodeGroup"):
+        tier = (group.inputs.get("labels") or {}).get(_TIER)
+        gpu = str(group.inputs.get("amiType", "")).endswith("_NVIDIA")
+        daemons = _node_daemons(graph, gpu)
+        for itype in _as_list(group.inputs.get("instanceTypes")):
+            instance = fit.lookup(str(itype))
+            if instance is None or tier is None:
+                yield Hit(group, "instanceTypes", f"instance type {itype} is not in the catalog")
+                continue
+            node = fit.allocatable(instance, daemons=())
+            nodes.setdefault(tier, []).append(
+                (
+                    instance.name,
+                    node.cpu_millis - sum(d[1] for d in daemons),
+                    node.memory_mib * 2**20 - sum(d[2] for d in daemons),
+                    instance.gpus,
+                )
+            )
+    if not nodes:
+        return
+    for r, path, tier, cpu, memory, gpus in _pod_requests(graph):
+        for name, free_cpu, free_memory, node_gpus in nodes.get(tier, []):
+            if cpu > free_cpu or memory > free_memory or gpus > node_gpus:
+                yield Hit(
+                    r,
+                    path,
+                    f"requests cpu {cpu}m, memory {memory // 2**20}Mi, {gpus} GPU do not fit one "
+                    f"{name} node of tier {tier} (it offers cpu {free_cpu}m, memory "
+                    f"{free_memory // 2**20}Mi, {node_gpus} GPU after EKS and its DaemonSets)",
+                )
+
+
+def usable_gpu_plugin(graph: ResourceGraph) -> Iterator[Hit]:
+    """Every GPU node group runs NVIDIA's device plugin, or no pod can request a GPU."""
+    served = _plugin_tiers(graph)
+    for group in graph.of_type("aws:eks/nodeGroup:NodeGroup"):
+        if not str(group.inputs.get("amiType", "")).endswith("_NVIDIA"):
+            continue
+        tier = (group.inputs.get("labels") or {}).get(_TIER)
+        if tier not in served:
+            yield Hit(
+                group,
+                "amiType",
+                f"GPU tier {tier} has no NVIDIA device plugin on its nodes: nothing advertises "
+                f"{_NVIDIA}, so no pod of the tier can start",
+            )
+
+
+def _hub_host(release: Resource) -> str | None:
+    config = _dig(release.inputs.get("values"), "hub.config") or {}
+    for section in config.values():
+        url = section.get("oauth_callback_url") if isinstance(section, Mapping) else None
+        if isinstance(url, str) and url.startswith("https://"):
+            return url.removeprefix("https://").split("/", 1)[0]
+    return None
+
+
+def usable_hub_route(graph: ResourceGraph) -> Iterator[Hit]:
+    """On target aws, a hub host someone can open: an Ingress for the host of a class a
+    controller in the graph serves, a certificate for the host, and a DNS controller for it."""
+    if not graph.of_type("aws:eks/cluster:Cluster"):
+        return
+    for hub in _releases(graph, "jupyterhub"):
+        host = _hub_host(hub)
+        if host is None:
+            continue
+        ingresses = [
+            r
+            for r in graph.of_type("kubernetes:networking.k8s.io/v1:Ingress")
+            if any(rule.get("host") == host for rule in _as_list(_dig(r.inputs, "spec.rules")))
+        ]
+        missing = []
+        if not ingresses:
+            missing.append(f"no Ingress routes {host}")
+        elif not _releases(graph, "aws-load-balancer-controller") or any(
+            _dig(r.inputs, "spec.ingressClassName") != "alb" for r in ingresses
+        ):
+            missing.append(f"no load balancer controller serves the Ingress of {host}")
+        if not any(
+            r.inputs.get("domainName") == host
+            for r in graph.of_type("aws:acm/certificate:Certificate")
+        ):
+            missing.append(f"no certificate for {host}")
+        dns = _releases(graph, "external-dns")
+        if not any(
+            any(
+                host == z or host.endswith(f".{z}")
+                for z in _as_list(_dig(r.inputs, "values.domainFilters"))
+            )
+            for r in dns
+        ):
+            missing.append(f"nothing keeps a DNS record for {host}")
+        if missing:
+            yield Hit(
+                hub,
+                "values.hub.config",
+                f"the hub's sign-in expects https://{host}, but " + "; ".join(missing),
+            )
+
+
+def usable_netpol_enforced(graph: ResourceGraph) -> Iterator[Hit]:
+    """On EKS, NetworkPolicies are enforced only by vpc-cni's network policy agent."""
+    policies = graph.of_type("kubernetes:networking.k8s.io/v1:NetworkPolicy")
+    hubs_relying = [
+        r
+        for r in _releases(graph, "jupyterhub")
+        if _dig(r.inputs.get("values"), "singleuser.cloudMetadata.blockWithIptables") is False
+    ]
+    if not graph.of_type("aws:eks/cluster:Cluster") or not (policies or hubs_relying):
+        return
+    config = _addon_config(graph, "vpc-cni")
+    if config is not None and str(config.get("enableNetworkPolicy", "")).lower() == "true":
+        return
+    where = next(iter(graph.of_type("aws:eks/addon:Addon")), None) or policies[0]
+    reason = (
+        "; the hub turns off its own metadata-server block and relies on them"
+        if hubs_relying
+        else ""
+    )
+    yield Hit(
+        where,
+        "configurationValues",
+        f"{len(policies)} NetworkPolicies are not enforced: vpc-cni runs without "
+        f"enableNetworkPolicy{reason}",
+    )
+
+
+def usable_cluster_access(graph: ResourceGraph) -> Iterator[Hit]:
+    """Someone besides the identity that created the cluster can use its API."""
+    for cluster in _clusters(graph):
+        if not graph.of_type("aws:eks/accessEntry:AccessEntry"):
+            yield Hit(
+                cluster,
+                "accessConfig",
+                "no EKS access entry: nobody but the cluster's creator can use the cluster API "
+                "(declare target.admins or owner_arns)",
+            )
+
+
+USABLE_RULES: tuple[Rule, ...] = (
+    Rule(
+        "usable-fit",
+        "high",
+        "Every pod template placed on a tier fits one node of the tier.",
+        usable_fit,
+    ),
+    Rule(
+        "usable-gpu-plugin",
+        "high",
+        "GPU node groups run NVIDIA's device plugin.",
+        usable_gpu_plugin,
+    ),
+    Rule(
+        "usable-hub-route",
+        "high",
+        "A hub host is routed: Ingress, load balancer controller, certificate, DNS.",
+        usable_hub_route,
+    ),
+    Rule(
+        "usable-netpol-enforced",
+        "high",
+        "NetworkPolicies the environment relies on are enforced (vpc-cni network policy).",
+        usable_netpol_enforced,
+    ),
+    Rule(
+        "usable-cluster-access",
+        "medium",
+        "Someone besides the cluster's creator can reach the cluster API.",
+        usable_cluster_access,
+    ),
+)

@@ -8,9 +8,10 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from dsenv.errors import Problem
-from dsenv.profile.model import AWS_TIER_KEYS, KUBERNETES_TIER_KEYS, Team
+from dsenv.profile.model import AWS_TIER_KEYS, KUBERNETES_TIER_KEYS, Team, Tier
 from dsenv.profile.problems import Locator
-from dsenv.profile.types import DNS_SUBDOMAIN_RE
+from dsenv.profile.types import DNS_SUBDOMAIN_RE, parse_bytes, parse_millicpu
+from dsenv.spec import fit
 from dsenv.spec.names import names_for
 from dsenv.spec.names import problems as name_problems
 
@@ -23,12 +24,17 @@ def check_team(team: Team, limits: tuple[OrgLimits, ...], loc: Locator) -> list[
     problems += [loc.problem(path, message) for path, message in _engines(team)]
     problems += [loc.problem(path, message) for path, message in _bounds(team)]
     problems += [loc.problem(path, message) for path, message in _hub_auth(team)]
+    problems += [loc.problem(path, message) for path, message in _hub_host(team)]
     problems += [
         loc.problem(path, message, at_key=at_key)
         for path, message, at_key in _target_keys(team, lambda path: path in loc.index)
     ]
     problems += [loc.problem(path, message) for path, message in _storage(team)]
     problems += [loc.problem(path, message) for path, message in _pipelines(team)]
+    problems += [
+        loc.problem(path, message, at_key=path == ("tiers", path[-1]))
+        for path, message in _instances(team, limits)
+    ]
     for limit in limits:
         problems += [loc.problem(path, message) for path, message in _constraints(team, limit)]
     problems += [
@@ -102,6 +108,25 @@ def _engines(team: Team) -> Iterator[Finding]:
         yield ("target", "provider"), "target aws needs target.region"
     if target.provider == "kubernetes" and target.public_access_cidrs:
         yield ("target", "public_access_cidrs"), "only target aws creates a cluster endpoint"
+    if target.provider == "kubernetes" and target.admins:
+        yield ("target", "admins"), "only target aws creates EKS access entries"
+    if target.endpoint == "public" and not target.public_access_cidrs:
+        yield (
+            ("target", "endpoint"),
+            "endpoint public needs target.public_access_cidrs: the CIDRs of the people and CI "
+            "that run dsenv up",
+        )
+    if target.endpoint == "private" and target.public_access_cidrs:
+        yield (
+            ("target", "public_access_cidrs"),
+            "endpoint private takes no public_access_cidrs (drop them, or use endpoint public)",
+        )
+    for owner in team.owner_arns:
+        if owner not in team.owners:
+            yield (
+                ("owner_arns", owner),
+                f"{owner} is not one of the owners ({', '.join(team.owners) or 'none'})",
+            )
     if team.spark and team.spark.engine != "operator" and target.provider != "aws":
         yield (
             ("spark", "engine"),
@@ -167,6 +192,31 @@ _OIDC_ENDPOINTS = {
     "token_url": "token_endpoint",
     "userdata_url": "userinfo_endpoint",
 }
+
+
+def _hub_host(team: Team) -> Iterator[Finding]:
+    """Target aws: a hub host needs the Route 53 zone that holds it."""
+    ws = team.workspaces
+    if ws is None or team.target.provider != "aws":
+        if ws is not None and ws.dns_zone is not None:
+            yield ("workspaces", "dns_zone"), "dns_zone applies to target aws only"
+        return
+    if ws.host is not None and ws.dns_zone is None:
+        yield (
+            ("workspaces", "host"),
+            "a hub host on target aws needs workspaces.dns_zone: the public Route 53 hosted "
+            "zone that holds it (the certificate is validated and the record kept there)",
+        )
+    elif (
+        ws.host is not None
+        and ws.dns_zone is not None
+        and ws.host != ws.dns_zone
+        and not ws.host.endswith(f".{ws.dns_zone}")
+    ):
+        yield (
+            ("workspaces", "host"),
+            f"host {ws.host} is not in the zone {ws.dns_zone} (workspaces.dns_zone)",
+        )
 
 
 def _hub_auth(team: Team) -> Iterator[Finding]:
@@ -440,18 +490,23 @@ def _constraints(team: Team, limit: OrgLimits) -> Iterator[Finding]:
                         ),
                     )
     if c.max_gpus_per_team is not None:
-        # how many of a tier's size the team may run: its nodes on aws, max_pods on kubernetes
-        count = "max_nodes" if team.target.provider == "aws" else "max_pods"
-        total = sum(t.gpus * getattr(t, count) for t in team.tiers.values())
+        # how many GPUs the team can reach: on aws every GPU of every node (the catalog's GPUs
+        # per instance type, whatever a workspace asks for) times max_nodes; on kubernetes the
+        # tier's gpus times max_pods
+        aws = team.target.provider == "aws"
+        count = "max_nodes" if aws else "max_pods"
+        per = {
+            n: (node_gpus(t) if aws and t.gpus else t.gpus) * getattr(t, count)
+            for n, t in team.tiers.items()
+        }
+        total = sum(per.values())
         if total > c.max_gpus_per_team:
-            worst = max(
-                (n for n, t in team.tiers.items() if t.gpus),
-                key=lambda n: team.tiers[n].gpus * getattr(team.tiers[n], count),
-            )
+            worst = max((n for n in per if per[n]), key=lambda n: per[n])
+            what = "GPUs per node x max_nodes" if aws else "gpus x max_pods"
             yield (
                 ("tiers", worst, count),
                 (
-                    f"the team can reach {total} GPUs (gpus x {count} over all tiers); "
+                    f"the team can reach {total} GPUs ({what} over all tiers); "
                     f"at most {c.max_gpus_per_team} are allowed {by}"
                 ),
             )
@@ -471,3 +526,73 @@ def _constraints(team: Team, limit: OrgLimits) -> Iterator[Finding]:
                     f"budget {team.budget.monthly_usd:g} USD is over the cap of {c.max_monthly_usd:g} USD {by}"
                 ),
             )
+
+
+def node_gpus(tier: Tier) -> int:
+    """GPUs one node of an aws tier has: the most of its instance types (from the catalog)."""
+    found = [fit.lookup(t) for t in tier.instance_types]
+    return max((t.gpus for t in found if t is not None), default=tier.gpus)
+
+
+def _instances(team: Team, limits: tuple[OrgLimits, ...]) -> Iterator[Finding]:
+    """Target aws: every instance type is in the catalog, and one workspace of the tier's size
+    (cpu, memory, gpus) fits one node of each of them after the EKS reservations and dsenv's
+    node daemons (spec/fit.py)."""
+    if team.target.provider != "aws":
+        return
+    allowed: list[str] | None = None
+    for limit in limits:
+        if limit.constraints.allowed_instance_types is not None:
+            allowed = list(limit.constraints.allowed_instance_types)
+    patterns = [
+        list(limit.constraints.allowed_instance_types)
+        for limit in limits
+        if limit.constraints.allowed_instance_types is not None
+    ]
+    for name, tier in team.tiers.items():
+        at = ("tiers", name)
+        known: list[fit.InstanceType] = []
+        for i, itype in enumerate(tier.instance_types):
+            found = fit.lookup(itype)
+            if found is None:
+                guess = fit.did_you_mean(itype)
+                yield (
+                    (*at, "instance_types", i),
+                    f"instance type {itype} is not in dsenv's instance catalog"
+                    + (f"; did you mean {guess}?" if guess else "")
+                    + " (add it to the catalog, src/dsenv/data/instances.yaml, with its vCPUs, "
+                    "memory, GPUs and max pods)",
+                )
+            elif all(any(fnmatch.fnmatchcase(itype, p) for p in ps) for ps in patterns):
+                known.append(found)  # a type the org refuses is reported as that alone
+        if not known:
+            continue
+        cpu, memory = parse_millicpu(tier.cpu), parse_bytes(tier.memory)
+        few = [t for t in known if tier.gpus > t.gpus]
+        if few:
+            yield (
+                (*at, "gpus"),
+                f"gpus {tier.gpus} is more than {few[0].name} has ({few[0].gpus}"
+                + (f" x {few[0].gpu_model}" if few[0].gpu_model else "")
+                + ")",
+            )
+            continue
+        for instance in known:
+            node = fit.allocatable(instance)
+            if fit.fits(node, cpu, memory, tier.gpus):
+                continue
+            larger = fit.smallest_fitting(cpu, memory, tier.gpus, allowed, instance.family)
+            yield (
+                at,
+                f"a workspace of cpu {tier.cpu} and memory {tier.memory} does not fit one "
+                f"{instance.name} node: after the EKS reservations and dsenv's node daemons it "
+                f"offers at most cpu {fit.cpu_text(node.free_cpu_millis)} and memory "
+                f"{fit.memory_text(node.free_memory_mib)}"
+                + (
+                    f"; the smallest listed instance type it fits is {larger.name}"
+                    if larger is not None
+                    else "; no listed instance type fits it"
+                )
+                + " (docs/profiles.md#sizing-a-tier)",
+            )
+            break

@@ -33,6 +33,8 @@ def explain(loaded: LoadedProfile, key: str | None = None) -> list[Explained]:
         Explained(dotted(path), value, str(loc.index[path].pos) if path in loc.index else "default")
         for path, value in _leaves(final, ())
     ]
+    if isinstance(loaded.model, Team) and loaded.model.target.provider == "aws":
+        rows += _cluster_access(loaded.model)
     if key is None:
         return rows
     selected = [r for r in rows if r.key == key or r.key.startswith((f"{key}.", f"{key}["))]
@@ -50,3 +52,21 @@ def _leaves(value: Any, path: KeyPath) -> list[tuple[KeyPath, Any]]:
     if isinstance(value, list) and value and any(isinstance(v, dict | list) for v in value):
         return [leaf for i, v in enumerate(value) for leaf in _leaves(v, (*path, i))]
     return [(path, value)]
+
+
+def _cluster_access(team: Team) -> list[Explained]:
+    """What each owner may do with the cluster API (EKS access entries, spec/aws.py)."""
+    rows = []
+    for owner in team.owners:
+        arn = team.owner_arns.get(owner)
+        if arn is None:
+            value = (
+                "none: an owner known only by e-mail gets no EKS access entry; add "
+                f"owner_arns.{owner} with the owner's IAM role or user ARN"
+            )
+        else:
+            value = f"admin of the team's namespaces as {arn} (EKS access entry)"
+        rows.append(Explained(f"owners.cluster_access.{owner}", value, "derived"))
+    for arn in team.target.admins:
+        rows.append(Explained("target.admins.cluster_access", f"cluster admin: {arn}", "derived"))
+    return rows

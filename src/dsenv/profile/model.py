@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from dsenv.capabilities import SECTIONS
 from dsenv.profile.cron import check_schedule, check_time_zone
-from dsenv.profile.fields import Field, Limits, Model, Scalar
+from dsenv.profile.fields import Field, Limits, Model, Scalar, describe
 from dsenv.profile.types import (
     CpuQuantity,
     Duration,
@@ -108,6 +108,29 @@ class ObjectStorage(Model):
     )
 
 
+_IAM_PRINCIPAL_RE = re.compile(
+    r"^arn:aws(-cn|-us-gov)?:iam::[0-9]{12}:(role|user)/[A-Za-z0-9+=,.@_/-]{1,512}$"
+)
+
+
+def _check_iam_principal(value: object) -> str:
+    if not isinstance(value, str) or not _IAM_PRINCIPAL_RE.match(value):
+        shown = repr(value)[:80] if isinstance(value, str) else describe(value)
+        raise ValueError(
+            f"{shown} is not an IAM principal ARN; write a role or user ARN such as "
+            "arn:aws:iam::111122223333:role/platform-admin (EKS access entries take only these)"
+        )
+    return value
+
+
+#: An IAM role or user ARN, the principals an EKS access entry names
+#: (docs.aws.amazon.com/eks/latest/userguide/creating-access-entries.html).
+IamPrincipalArn = Annotated[
+    str,
+    Scalar(_check_iam_principal, {"type": "string", "pattern": _IAM_PRINCIPAL_RE.pattern}),
+]
+
+
 class Target(Model):
     """Where the environment runs."""
 
@@ -157,6 +180,18 @@ class Target(Model):
     public_access_cidrs: list[str] = Field(
         default_factory=list,
         description="CIDRs allowed to reach the EKS API publicly. Empty: private endpoint only.",
+    )
+    endpoint: Literal["public", "private"] | None = Field(
+        default=None,
+        description="target aws: how the EKS API is reached. `public`: from the "
+        "public_access_cidrs only (required then), and privately from the VPC. `private`: from "
+        "inside the VPC only; run `dsenv up` there (a VPN, a bastion or a CI runner in the VPC). "
+        "Unset: public when public_access_cidrs are declared, else private.",
+    )
+    admins: list[IamPrincipalArn] = Field(
+        default_factory=list,
+        description="target aws: IAM role or user ARNs that get cluster admin through EKS "
+        "access entries (usually the org's platform team, declared in the org's target).",
     )
     operators: Literal["install", "shared"] = Field(
         default="install",
@@ -344,8 +379,8 @@ class HubAuth(Model):
     groups_claim: str | None = Field(
         default=None,
         description="provider oidc: claim listing the user's IdP groups. Set: members of an IdP "
-        "group named like a dsenv group may also sign in; tier access still follows dsenv's "
-        "group member lists.",
+        "group named like a dsenv group may sign in, and the IdP's groups become their hub "
+        "groups at each sign-in, so tier access follows IdP group membership.",
     )
 
 
@@ -365,6 +400,12 @@ class WorkspaceSettings(Model):
         default=None,
         description="DNS name users reach the hub at (through the team's ingress); gives the "
         "OAuth callback https://<host>/hub/oauth_callback.",
+    )
+    dns_zone: DnsName | None = Field(
+        default=None,
+        description="target aws: the public Route 53 hosted zone that holds `host` (such as "
+        "acme.example); dsenv validates the hub's ACM certificate there and keeps the host's "
+        "record in it. Required with a host on target aws.",
     )
     auth: HubAuth | None = Field(
         default=None,
@@ -815,6 +856,12 @@ class Team(Model):
     owners: list[Email] = Field(
         default_factory=list,
         description="Owner e-mail addresses; they become the hub's admins (by the part before @).",
+    )
+    owner_arns: dict[Email, IamPrincipalArn] = Field(
+        default_factory=dict,
+        description="target aws: the IAM role or user ARN of each owner (by e-mail); each gets "
+        "admin of the team's namespaces through an EKS access entry. An owner not listed here "
+        "gets no cluster access (`dsenv explain PROFILE owners` says so).",
     )
     target: Target = Field(
         description="Where the environment runs (usually inherited from the org)."

@@ -27,6 +27,35 @@ class NetworkSpec:
     flow_log_group: str
 
 
+#: EKS access policies (docs.aws.amazon.com/eks/latest/userguide/access-policy-permissions.html)
+CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+NAMESPACE_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSAdminPolicy"
+
+
+@dataclass(frozen=True)
+class AccessEntrySpec:
+    """An IAM principal's access to the cluster: an EKS access entry and one access policy,
+    on the whole cluster (org admins) or on the team's namespaces (owners)."""
+
+    principal_arn: str
+    policy_arn: str
+    namespaces: tuple[str, ...] = ()  # empty: cluster scope
+    who: str = ""  # what the profile calls the principal (an owner's e-mail, "admin")
+
+
+@dataclass(frozen=True)
+class LoadBalancerControllerSpec:
+    release: str
+    role: str  # IAM role (IRSA) of its service account
+
+
+@dataclass(frozen=True)
+class ExternalDnsSpec:
+    release: str
+    role: str
+    zone: str  # the public Route 53 hosted zone it may change, by name
+
+
 @dataclass(frozen=True)
 class ClusterSpec:
     name: str
@@ -43,6 +72,12 @@ class ClusterSpec:
     ebs_csi_role: str
     autoscaler_role: str
     autoscaler_release: str
+    metrics_server_release: str
+    device_plugin_release: str | None  # GPU tiers only: NVIDIA's device plugin
+    network_policy: bool  # vpc-cni enforces NetworkPolicies (its network policy agent)
+    access_entries: tuple[AccessEntrySpec, ...]
+    load_balancer_controller: LoadBalancerControllerSpec | None = None  # with workspaces
+    external_dns: ExternalDnsSpec | None = None  # with a hub host
 
 
 @dataclass(frozen=True)
@@ -119,7 +154,7 @@ def expand(team: Team, ctx: ExpandContext) -> AwsSpec | None:
             region=target.region,
             kubernetes_version=target.kubernetes_version,
             endpoint_private=True,
-            endpoint_public=bool(target.public_access_cidrs),
+            endpoint_public=target.endpoint != "private" and bool(target.public_access_cidrs),
             public_access_cidrs=tuple(target.public_access_cidrs),
             log_types=CONTROL_PLANE_LOGS,
             log_group=names.cluster_log_group,
@@ -129,6 +164,32 @@ def expand(team: Team, ctx: ExpandContext) -> AwsSpec | None:
             ebs_csi_role=names.roles["ebs-csi"],
             autoscaler_role=names.roles["cluster-autoscaler"],
             autoscaler_release=names.releases["cluster-autoscaler"],
+            metrics_server_release=names.releases["metrics-server"],
+            device_plugin_release=(
+                names.releases["nvidia-device-plugin"]
+                if any(p.gpus for p in ctx.pools.values())
+                else None
+            ),
+            network_policy=True,
+            access_entries=access_entries(team, ctx),
+            load_balancer_controller=(
+                LoadBalancerControllerSpec(
+                    names.releases["aws-load-balancer-controller"], names.roles["lb-controller"]
+                )
+                if team.workspaces is not None
+                else None
+            ),
+            external_dns=(
+                ExternalDnsSpec(
+                    names.releases["external-dns"],
+                    names.roles["external-dns"],
+                    team.workspaces.dns_zone,
+                )
+                if team.workspaces is not None
+                and team.workspaces.host is not None
+                and team.workspaces.dns_zone is not None
+                else None
+            ),
         ),
         buckets=(
             BucketSpec("data", names.buckets["data"]),
@@ -137,6 +198,26 @@ def expand(team: Team, ctx: ExpandContext) -> AwsSpec | None:
         registry=RegistrySpec(names.repository),
         identity=_identity(team, ctx, target.region),
     )
+
+
+def access_entries(team: Team, ctx: ExpandContext) -> tuple[AccessEntrySpec, ...]:
+    """Org admins: cluster admin. Owners with an IAM principal (`owner_arns`): admin of the
+    team's namespaces. An owner known only by e-mail gets no cluster access."""
+    names = ctx.names
+    namespaces = [names.namespace]
+    if team.ci_runners is not None:
+        namespaces.append(names.runners_namespace)
+    entries = [
+        AccessEntrySpec(arn, CLUSTER_ADMIN_POLICY, (), "admin")
+        for arn in dict.fromkeys(team.target.admins)
+    ]
+    seen = {e.principal_arn for e in entries}
+    for owner in team.owners:
+        arn = team.owner_arns.get(owner)
+        if arn is not None and arn not in seen:
+            seen.add(arn)
+            entries.append(AccessEntrySpec(arn, NAMESPACE_ADMIN_POLICY, tuple(namespaces), owner))
+    return tuple(entries)
 
 
 def _identity(team: Team, ctx: ExpandContext, region: str) -> IdentitySpec:

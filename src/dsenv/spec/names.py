@@ -342,6 +342,10 @@ class _Builder:
                 "kserve": "kserve",
                 "cluster-autoscaler": "cluster-autoscaler",
                 "argo-workflows": "argo-workflows",
+                "nvidia-device-plugin": "nvidia-device-plugin",
+                "metrics-server": "metrics-server",
+                "aws-load-balancer-controller": "aws-load-balancer-controller",
+                "external-dns": "external-dns",
             },
             scale_sets=scale_sets,
             topics=topics,
@@ -356,7 +360,9 @@ class _Builder:
         team = self.team
         purposes = ["ebs-csi", "cluster-autoscaler"]
         if team.workspaces is not None:
-            purposes.append("workspaces")
+            purposes += ["workspaces", "lb-controller"]
+            if team.workspaces.host is not None:
+                purposes.append("external-dns")
         if team.spark is not None:
             purposes.append("spark" if team.spark.engine == "operator" else "emr-job")
         if team.serving is not None:

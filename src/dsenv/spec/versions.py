@@ -34,6 +34,23 @@ ARGO_WORKFLOWS = Chart("argo-workflows", "https://argoproj.github.io/argo-helm",
 CLUSTER_AUTOSCALER = Chart(
     "cluster-autoscaler", "https://kubernetes.github.io/autoscaler", "9.47.0"
 )
+#: target aws, GPU tiers: advertises nvidia.com/gpu on the AL2023 NVIDIA nodes (chart
+#: deployments/helm/nvidia-device-plugin of NVIDIA/k8s-device-plugin, tag v0.20.0).
+NVIDIA_DEVICE_PLUGIN = Chart(
+    "nvidia-device-plugin", "https://nvidia.github.io/k8s-device-plugin", "0.20.0"
+)
+#: target aws: the resource metrics API (kubectl top, HorizontalPodAutoscalers on CPU).
+METRICS_SERVER = Chart(
+    "metrics-server", "https://kubernetes-sigs.github.io/metrics-server/", "3.13.1"
+)
+#: target aws, workspaces: serves the hub's Ingress from an internet-facing ALB with the ACM
+#: certificate (kubernetes-sigs/aws-load-balancer-controller, chart 3.5.0).
+AWS_LOAD_BALANCER_CONTROLLER = Chart(
+    "aws-load-balancer-controller", "https://aws.github.io/eks-charts", "3.5.0"
+)
+#: target aws, a hub host: the Route 53 record of the host, pointing at the ALB
+#: (kubernetes-sigs/external-dns, chart 1.21.1).
+EXTERNAL_DNS = Chart("external-dns", "https://kubernetes-sigs.github.io/external-dns/", "1.21.1")
 
 #: Versions of things that are not charts.
 #: The Pulumi CLI dsenv installs and pins in generated CI workflows, and the oldest it accepts

@@ -56,6 +56,26 @@ class HubAuthSpec:
 
 
 @dataclass(frozen=True)
+class HubIngressSpec:
+    """Target aws: how people reach the hub. An Ingress for the AWS Load Balancer Controller
+    (an internet-facing ALB in the public subnets, to the hub's proxy); with a host, HTTPS
+    with an ACM certificate validated in the Route 53 zone, and the host's record kept there
+    by external-dns."""
+
+    name: str  # the Ingress, in the team namespace
+    ingress_class: str
+    host: str | None
+    dns_zone: str | None
+    service: str = "proxy-public"  # the chart's proxy Service
+    service_port: int = 80
+
+    @property
+    def url(self) -> str | None:
+        """What a person types; None: the load balancer's address, known after `up`."""
+        return f"https://{self.host}" if self.host else None
+
+
+@dataclass(frozen=True)
 class WorkspacesSpec:
     chart: Chart
     release: str
@@ -77,6 +97,7 @@ class WorkspacesSpec:
     image_pull_secret: str | None = None  # target kubernetes: pull credentials of the image
     object_store: ObjectStoreSpec | None = None  # target kubernetes: the servers' S3 store
     clients: ClientAccess = field(default_factory=ClientAccess)  # to use Spark and Kafka
+    ingress: HubIngressSpec | None = None  # target aws: the ALB Ingress, certificate and DNS
 
     @property
     def default_profile(self) -> HubProfile | None:
@@ -137,6 +158,11 @@ def expand(
         image_pull_secret=ctx.image_pull_secret,
         object_store=ctx.object_store,
         clients=clients or ClientAccess(),
+        ingress=(
+            HubIngressSpec(name="hub", ingress_class="alb", host=ws.host, dns_zone=ws.dns_zone)
+            if team.target.provider == "aws"
+            else None
+        ),
     )
 
 
