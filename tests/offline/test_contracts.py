@@ -187,7 +187,9 @@ def test_an_executor_larger_than_its_tier_fails_at_fit() -> None:
 
         cm = _kube(g, "ConfigMap", "spark-application-template")
         app = yaml.safe_load(cm.inputs["data"]["sparkapplication.yaml"])
-        app["spec"]["executor"]["memory"] = "65536m"  # the whole tier, and the overhead on top
+        app["spec"]["executor"]["memory"] = (
+            "114688m"  # the whole tier (112Gi), and the overhead on top
+        )
         cm.inputs["data"]["sparkapplication.yaml"] = yaml.safe_dump(app)
 
     link = _missing(_broken("fraud", "bob", overhead)[("spark", "SparkApplication")])
@@ -379,8 +381,8 @@ def test_an_emr_on_eks_team_passes_check_with_no_finding(tmp_path: Path) -> None
 def test_brokers_get_their_tier_and_on_aws_spread_over_the_zones() -> None:
     (pool,) = graph_of("fraud").of_type("kubernetes:kafka.strimzi.io/v1:KafkaNodePool")
     spec = pool.inputs["spec"]
-    assert spec["resources"]["requests"] == {"cpu": "2000m", "memory": "8192Mi"}  # tier small
-    assert spec["jvmOptions"] == {"-Xms": "4096m", "-Xmx": "4096m"}
+    assert spec["resources"]["requests"] == {"cpu": "1500m", "memory": "6144Mi"}  # tier small
+    assert spec["jvmOptions"] == {"-Xms": "3072m", "-Xmx": "3072m"}  # half the memory
     (spread,) = spec["template"]["pod"]["topologySpreadConstraints"]
     assert spread["topologyKey"] == "topology.kubernetes.io/zone"
     (kafka,) = graph_of("fraud").of_type("kubernetes:kafka.strimzi.io/v1:Kafka")

@@ -475,8 +475,8 @@ kind: Team
 name: ledger
 extends: {org}
 tiers:
-  small: {{cpu: 2, memory: 8Gi, instance_types: [m7i.large], min_nodes: 1, max_nodes: 3}}
-  large: {{cpu: 16, memory: 64Gi, instance_types: [r7i.4xlarge], max_nodes: 4}}
+  small: {{cpu: 1.5, memory: 6Gi, instance_types: [m7i.large], min_nodes: 1, max_nodes: 3}}
+  large: {{cpu: 15, memory: 64Gi, instance_types: [r7i.4xlarge], max_nodes: 4}}
 spark: {{engine: {engine}, driver_tier: small, executor_tier: large, max_executors: 8}}
 pipelines:
   time_zone: Europe/Berlin
@@ -513,7 +513,7 @@ def test_emr_serverless_spark_jobs_start_job_runs_of_the_team_application(
     report = estimate(env.graph, env.spec, price_table())
     (line,) = [line for line in report.lines if line.scheduled]
     rates = price_table()["emr_serverless"]
-    vcpu, gb = 2 + 4 * 16, 8 + 4 * 64
+    vcpu, gb = 1.5 + 4 * 15, 6 + 4 * 64  # the driver on small, 4 executors on large
     assert line.scheduled == pytest.approx(
         round(52 / 12 * (vcpu * rates["vcpu_hour"] + gb * rates["gb_hour"]), 2)
     )
