@@ -114,11 +114,35 @@ def _first_line(*command: str, env: dict[str, str] | None = None) -> str:
     return text.splitlines()[0] if text else f"no output (exit {run.returncode})"
 
 
+def provider_version(binary: Path) -> str:
+    """A provider plugin's own answer to `GetPluginInfo`, as the engine asks it: the plugin
+    prints its port and serves pulumirpc.ResourceProvider (the engine address it is given
+    is only dialled when it logs)."""
+    import subprocess
+
+    import grpc
+    from google.protobuf import empty_pb2
+    from pulumi.runtime.proto import provider_pb2_grpc
+
+    with subprocess.Popen(
+        [str(binary), "127.0.0.1:1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as plugin:
+        try:
+            port = (plugin.stdout.readline() if plugin.stdout else "").strip()
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                info = provider_pb2_grpc.ResourceProviderStub(channel).GetPluginInfo(
+                    empty_pb2.Empty(), timeout=20
+                )
+            return str(info.version)
+        except (grpc.RpcError, ValueError) as exc:
+            return f"unknown ({exc})"
+        finally:
+            plugin.kill()
+
+
 def e2e_versions() -> dict[str, str]:
-    """What the end-to-end tests run against, asked of each binary (the provider's version
-    from its build information, or the toolchain's stamp where Go is missing)."""
+    """What the end-to-end tests run against, asked of each binary and of the API server."""
     import json
-    import re
     import subprocess
 
     bin_ = Path(os.environ["DSENV_E2E_BIN"])
@@ -127,26 +151,7 @@ def e2e_versions() -> dict[str, str]:
         "etcd": _first_line(str(bin_ / "etcd"), "--version"),
         "kube-apiserver": _first_line(str(bin_ / "kube-apiserver"), "--version"),
     }
-    provider = "unknown"
-    if shutil.which("go"):
-        info = subprocess.run(
-            ["go", "version", "-m", str(bin_ / "pulumi-resource-kubernetes")],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout
-        match = re.search(r"provider/v4/pkg/version\.Version=v?(\S+)", info)
-        module = re.search(r"\bmod\s+\S+\s+(\S+)", info)
-        if match:
-            provider = match[1] + (f" (module {module[1]})" if module else "")
-    if provider == "unknown":
-        stamp = bin_.parent / "stamp"
-        match = (
-            re.search(r"kubernetes-provider=\S*/(\S+)", stamp.read_text())
-            if stamp.is_file()
-            else None
-        )
-        provider = f"{match[1]} (toolchain stamp)" if match else provider
+    provider = provider_version(bin_ / "pulumi-resource-kubernetes")
     found["pulumi-resource-kubernetes"] = provider
     kubeconfig = os.environ.get("DSENV_E2E_KUBECONFIG")
     if kubeconfig:

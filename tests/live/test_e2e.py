@@ -144,8 +144,11 @@ class E2E:
         folder = self.backend / ".pulumi" / "locks"
         return sorted(folder.rglob("*.json")) if folder.exists() else []
 
+    def checkpoint(self) -> Path:
+        return self.backend / ".pulumi" / "stacks" / "dsenv" / f"{self.stack}.json"
+
     def state(self) -> list[dict[str, Any]]:
-        path = self.backend / ".pulumi" / "stacks" / "dsenv" / f"{self.stack}.json"
+        path = self.checkpoint()
         if not path.exists():
             return []
         latest = json.loads(path.read_text())["checkpoint"]["latest"] or {}
@@ -254,9 +257,12 @@ def test_ctrl_c_during_up_leaves_no_lock_and_the_next_up_creates_everything(e2e:
         stderr=subprocess.PIPE,
         text=True,
     )
+    # `stack init` holds the lock for a moment too: wait for the stack to exist and that lock
+    # to go, then for the update's own (the preview before it takes none)
     deadline = time.monotonic() + TIMEOUT
-    while not e2e.locks() and process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    for ready in (e2e.checkpoint().exists, lambda: not e2e.locks(), e2e.locks):
+        while not ready() and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
     held = bool(e2e.locks())
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=TIMEOUT)
