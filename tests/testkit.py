@@ -148,8 +148,10 @@ def e2e_versions() -> dict[str, str]:
     bin_ = Path(os.environ["DSENV_E2E_BIN"])
     found = {
         "pulumi": _first_line(str(bin_ / "pulumi"), "version"),
-        "etcd": _first_line(str(bin_ / "etcd"), "--version"),
-        "kube-apiserver": _first_line(str(bin_ / "kube-apiserver"), "--version"),
+        "etcd": _first_line(str(bin_ / "etcd"), "--version").removeprefix("etcd Version: "),
+        "kube-apiserver": _first_line(str(bin_ / "kube-apiserver"), "--version").removeprefix(
+            "Kubernetes "
+        ),
     }
     provider = provider_version(bin_ / "pulumi-resource-kubernetes")
     found["pulumi-resource-kubernetes"] = provider

@@ -202,9 +202,9 @@ def e2e(tmp_path_factory: pytest.TempPathFactory) -> Iterator[E2E]:
             "PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION": "true",
         }
     )
-    e2e = E2E(root, bin_, kubeconfig, env, ResourceGraph([]))
-    e2e.write_profile()
-    e2e.graph = capture_spec(expand_profile(load_team(e2e.profile)))
+    profile = root / "edge.yaml"
+    profile.write_text(TEAM.format(context=CONTEXT, partitions=3), "utf-8")
+    e2e = E2E(root, bin_, kubeconfig, env, capture_spec(expand_profile(load_team(profile))))
     applied = []
     try:
         for crd in CRDS:
