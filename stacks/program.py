@@ -63,10 +63,7 @@ class Platform:
     aws: AwsBase | None = None
 
     def team_provider(self, namespace: TeamNamespace) -> k8s.Provider:
-        """The provider every capability uses. It applies with patch force: dsenv owns these
-        objects, so a field someone changed with kubectl goes back to the profile's value on
-        the next `up` instead of failing it with a Server-Side Apply conflict
-        (`enablePatchForce`, pulumi/pulumi-kubernetes#2280). A component's `depends_on` does not reach
+        """The provider every capability uses. A component's `depends_on` does not reach
         its children, but every resource waits for its provider: this provider depends on
         the namespace (and on aws on the node groups, addons and StorageClass), so no
         capability resource can be created before them."""
@@ -75,7 +72,6 @@ class Platform:
             kubeconfig=self.kubeconfig,
             context=self.context,
             enable_server_side_apply=True,
-            enable_patch_force=True,  # the profile wins over a change made behind dsenv's back
             opts=pulumi.ResourceOptions(depends_on=[namespace, *self.capabilities_after]),
         )
 
@@ -89,12 +85,7 @@ def program(spec: EnvironmentSpec, *, skip_await: bool = False) -> None:
     else:
         # no context: the kubeconfig's current one (the live commands name it before the
         # program runs, so the stack records which cluster it was deployed to)
-        provider = k8s.Provider(
-            "cluster",
-            context=spec.kube_context,
-            enable_server_side_apply=True,
-            enable_patch_force=True,  # as the team provider (see `Platform.team_provider`)
-        )
+        provider = k8s.Provider("cluster", context=spec.kube_context, enable_server_side_apply=True)
         platform = Platform(k8s_provider=provider, context=spec.kube_context)
         pulumi.export("kube_context", spec.kube_context)
         if spec.object_store is not None:

@@ -347,7 +347,6 @@ class Cluster(pulumi.ComponentResource):
             "cluster",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            enable_patch_force=True,  # as the team provider (program.py `Platform.team_provider`)
             opts=child,
         )
         k8s_opts = pulumi.ResourceOptions(
