@@ -25,6 +25,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from dsenv.spec.model import EnvironmentSpec
+from dsenv.stacks.components import kube
 from dsenv.stacks.components.cluster import Cluster, ClusterArgs
 from dsenv.stacks.components.emr import Emr, EmrArgs
 from dsenv.stacks.components.identity import Identity, IdentityArgs
@@ -77,7 +78,10 @@ class Platform:
         )
 
 
-def program(spec: EnvironmentSpec) -> None:
+def program(spec: EnvironmentSpec, *, skip_await: bool = False) -> None:
+    """`skip_await`: no Kubernetes object waits to become ready (`kube.skip_await`)."""
+    if skip_await:
+        pulumi.runtime.register_stack_transformation(kube.skip_await)
     if spec.provider == "aws":
         platform = aws_platform(spec)
     else:

@@ -69,3 +69,103 @@ def run_cli(args: list[str]) -> tuple[int, str, str]:
         except SystemExit as exc:
             code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     return code, out.getvalue(), err.getvalue()
+
+
+# -- the end-to-end toolchain (scripts/e2e-toolchain, scripts/e2e-cluster) --------------------
+
+E2E_BINARIES = ("pulumi", "pulumi-resource-kubernetes", "kubectl", "kube-apiserver", "etcd")
+
+
+def e2e_missing() -> str | None:
+    """Why the end-to-end tests cannot run here, or None when they can."""
+    bin_ = os.environ.get("DSENV_E2E_BIN")
+    if not bin_:
+        go = shutil.which("go")
+        why = (
+            "no Go toolchain on this machine to build it with"
+            if go is None
+            else "run `export DSENV_E2E_BIN=$(scripts/e2e-toolchain | tail -n 1)` (.ci/run does)"
+        )
+        return f"needs the real Pulumi CLI, Kubernetes provider and kubectl (DSENV_E2E_BIN): {why}"
+    absent = [b for b in E2E_BINARIES if not (Path(bin_) / b).is_file()]
+    if absent:
+        return f"DSENV_E2E_BIN={bin_} lacks {', '.join(absent)} (rerun scripts/e2e-toolchain)"
+    kubeconfig = os.environ.get("DSENV_E2E_KUBECONFIG")
+    if not kubeconfig or not Path(kubeconfig).is_file():
+        return (
+            "needs a real kube-apiserver (DSENV_E2E_KUBECONFIG): `scripts/e2e-cluster start`, "
+            "then DSENV_E2E_KUBECONFIG=<its dir>/kubeconfig (.ci/run does)"
+        )
+    if not UPSTREAM.is_dir():
+        return f"needs the upstream CRDs at {UPSTREAM}"
+    return None
+
+
+def _first_line(*command: str, env: dict[str, str] | None = None) -> str:
+    import subprocess
+
+    try:
+        run = subprocess.run(
+            command, capture_output=True, text=True, timeout=30, check=False, env=env
+        )
+    except OSError as exc:
+        return f"does not run ({exc})"
+    text = (run.stdout or run.stderr).strip()
+    return text.splitlines()[0] if text else f"no output (exit {run.returncode})"
+
+
+def provider_version(binary: Path) -> str:
+    """A provider plugin's own answer to `GetPluginInfo`, as the engine asks it: the plugin
+    prints its port and serves pulumirpc.ResourceProvider (the engine address it is given
+    is only dialled when it logs)."""
+    import subprocess
+
+    import grpc
+    from google.protobuf import empty_pb2
+    from pulumi.runtime.proto import provider_pb2_grpc
+
+    with subprocess.Popen(
+        [str(binary), "127.0.0.1:1"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as plugin:
+        try:
+            port = (plugin.stdout.readline() if plugin.stdout else "").strip()
+            with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+                info = provider_pb2_grpc.ResourceProviderStub(channel).GetPluginInfo(
+                    empty_pb2.Empty(), timeout=20
+                )
+            return str(info.version)
+        except (grpc.RpcError, ValueError) as exc:
+            return f"unknown ({exc})"
+        finally:
+            plugin.kill()
+
+
+def e2e_versions() -> dict[str, str]:
+    """What the end-to-end tests run against, asked of each binary and of the API server."""
+    import json
+    import subprocess
+
+    bin_ = Path(os.environ["DSENV_E2E_BIN"])
+    found = {
+        "pulumi": _first_line(str(bin_ / "pulumi"), "version"),
+        "etcd": _first_line(str(bin_ / "etcd"), "--version").removeprefix("etcd Version: "),
+        "kube-apiserver": _first_line(str(bin_ / "kube-apiserver"), "--version").removeprefix(
+            "Kubernetes "
+        ),
+    }
+    provider = provider_version(bin_ / "pulumi-resource-kubernetes")
+    found["pulumi-resource-kubernetes"] = provider
+    kubeconfig = os.environ.get("DSENV_E2E_KUBECONFIG")
+    if kubeconfig:
+        run = subprocess.run(
+            [str(bin_ / "kubectl"), "version", "-o", "json"],
+            capture_output=True,
+            text=True,
+            check=False,
+            env={**os.environ, "KUBECONFIG": kubeconfig},
+        )
+        try:
+            found["API server"] = json.loads(run.stdout)["serverVersion"]["gitVersion"]
+        except (ValueError, KeyError):
+            found["API server"] = f"not reachable ({run.stderr.strip()[:200]})"
+    return found

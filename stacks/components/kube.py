@@ -74,6 +74,36 @@ def helm_release(
     )
 
 
+#: pulumi-kubernetes skips its readiness checks ("await logic") for an object annotated so
+#: (pulumi/pulumi-kubernetes#417, `pkg/metadata/overrides.go`); a Helm release has the
+#: `skipAwait` property instead.
+SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait"
+
+
+def _annotated(metadata: Mapping[str, Any]) -> dict[str, Any]:
+    annotations = {**(metadata.get("annotations") or {}), SKIP_AWAIT_ANNOTATION: "true"}
+    return {**metadata, "annotations": annotations}
+
+
+def skip_await(
+    args: pulumi.ResourceTransformationArgs,
+) -> pulumi.ResourceTransformationResult | None:
+    """A stack transformation: every Kubernetes object and Helm release of the program is
+    created without waiting for it to become ready. For clusters where nothing can become
+    ready (a control plane without nodes, as the end-to-end tests run against); the program
+    registers it only when asked (`program(spec, skip_await=True)`)."""
+    if not args.type_.startswith("kubernetes:") or "metadata" not in args.props:
+        if args.type_ == "kubernetes:helm.sh/v3:Release":
+            return pulumi.ResourceTransformationResult({**args.props, "skipAwait": True}, args.opts)
+        return None
+    metadata = args.props["metadata"]
+    if isinstance(metadata, Mapping):
+        new: Any = _annotated(metadata)
+    else:  # built from outputs (a ServiceAccount's role ARN)
+        new = pulumi.Output.from_input(metadata).apply(_annotated)
+    return pulumi.ResourceTransformationResult({**args.props, "metadata": new}, args.opts)
+
+
 #: The annotation that makes a ServiceAccount's pods assume an IAM role (IRSA, target aws).
 ROLE_ARN_ANNOTATION = "eks.amazonaws.com/role-arn"
 

@@ -1,15 +1,12 @@
-"""The first `dsenv up` on a fresh machine, provider plugins, snapshots and Ctrl-C through the
-real command line, against the stand-in CLI (tests/live/README.md)."""
+"""Provider plugins and snapshots through the real command line, against the stand-in CLI:
+what the end-to-end run (test_e2e.py) cannot produce; tests/live/README.md says why each
+stays here."""
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import stat
 import subprocess
-import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -47,39 +44,6 @@ def sandbox_stack(standin: Standin, **scenario: Any) -> str:
     stack = spec_of("sandbox").stack_name
     standin.scenario(stack, desired=kube_resources(stack), **scenario)
     return stack
-
-
-def test_first_up_on_a_fresh_machine_with_the_default_backend(
-    standin: Standin, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    """No DSENV_BACKEND, a DSENV_HOME that does not exist: the default file backend
-    `$DSENV_HOME/state` is created (the CLI refuses a missing folder) and the update runs."""
-    home = tmp_path / "fresh-home"
-    monkeypatch.setenv("DSENV_HOME", str(home))
-    monkeypatch.delenv("DSENV_BACKEND")
-    stack = sandbox_stack(standin)
-    code, out = invoke("up", str(SANDBOX), "--yes")
-    assert code == 0, out
-    state = home / "state"
-    assert stat.S_IMODE(state.stat().st_mode) == 0o700
-    checkpoint = json.loads((state / ".pulumi" / "stacks" / "dsenv" / f"{stack}.json").read_text())
-    assert len(checkpoint["checkpoint"]["latest"]["resources"]) == 3
-    assert "state before this update kept as snapshot" in out
-
-
-def test_the_cli_refuses_a_missing_state_folder_which_is_why_dsenv_creates_it(
-    standin: Standin, tmp_path: Path
-) -> None:
-    missing = tmp_path / "missing"
-    run = subprocess.run(
-        ["pulumi", "stack", "init", "x"],
-        env={**os.environ, "PULUMI_BACKEND_URL": f"file://{missing}"},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert run.returncode == 1
-    assert f'unable to open state directory "file://{missing}"' in run.stderr
 
 
 def test_snapshots_keep_secrets_encrypted_in_files_only_the_user_can_read(
@@ -162,17 +126,6 @@ def test_with_acquisition_disabled_a_missing_plugin_is_reported_not_fetched(
     assert standin.calls("plugin install") == []
 
 
-def test_ambient_plugins_need_no_install_even_with_acquisition_disabled(
-    standin: Standin, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """As on the end-to-end machine: the provider is on PATH, whatever its version."""
-    monkeypatch.setenv("PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION", "true")
-    sandbox_stack(standin)
-    code, out = invoke("preview", str(SANDBOX))
-    assert code == 0, out
-    assert standin.calls("plugin install") == [] and standin.calls("preview")
-
-
 def test_ignored_ambient_plugins_are_not_counted(
     standin: Standin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -199,35 +152,3 @@ def test_doctor_lists_plugins_and_the_backend(
     assert f"WARN plugin kubernetes v{kubernetes.version}: not installed" in out
     if os.geteuid() != 0:  # root may write anywhere: the unwritable case needs a user
         assert code == 3 and "cannot be created" in out
-
-
-# -- Ctrl-C through the command line ------------------------------------------------------
-
-
-def test_ctrl_c_on_dsenv_up_exits_130_with_the_engine_message_and_no_lock(
-    standin: Standin,
-) -> None:
-    """A terminal's Ctrl-C reaches dsenv (the CLI runs in its own session); dsenv forwards it
-    once, shows the engine's message and exits 130 after the engine released the lock."""
-    sandbox_stack(standin, latency=30)
-    command = [sys.executable, "-c", "from dsenv.cli.app import main; main()"]
-    process = subprocess.Popen(
-        [*command, "up", str(SANDBOX), "--yes"],
-        env=os.environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.monotonic() + 60
-    while not standin.calls("up") and time.monotonic() < deadline:
-        time.sleep(0.05)
-    while not standin.locks() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert standin.locks(), "the update never took the stack's lock"
-    process.send_signal(signal.SIGINT)
-    _, err = process.communicate(timeout=30)
-    assert process.returncode == 130, err
-    assert "^C received; cancelling." in err
-    assert "cancelled by Ctrl-C" in err
-    assert standin.locks() == []
-    assert len(standin.calls("up")) == 1

@@ -310,6 +310,31 @@ def translate(
 
 
 def _error_lines(text: str) -> str:
+    """The engine's errors, each with the lines that explain it: a provider's error is
+    `error: Preview failed: 1 error occurred:` followed by `* <the cause>` and its
+    continuation lines (the Diagnostics section of the CLI's output), so a line-by-line
+    filter on "error" would keep the headline and drop the cause."""
+    errors: list[list[str]] = []
+    current: list[str] | None = None
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.lower().startswith("error:"):
+            current = [line]
+            errors.append(current)
+        elif (
+            current is not None
+            and line
+            and not line.endswith("):")
+            and not (
+                line.lower().startswith(("warning:", "resources:", "stderr:", "stdout:", "code:"))
+            )
+        ):
+            current.append(line)
+        else:
+            current = None
+    found = list(dict.fromkeys(" ".join(e) for e in errors))
+    if found:
+        return "; ".join(found[-3:])
     lines = [ln.strip() for ln in text.splitlines() if "error" in ln.lower()]
     if lines:
         return "; ".join(lines[-3:])
