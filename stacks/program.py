@@ -80,6 +80,7 @@ class Platform:
 
 def program(spec: EnvironmentSpec, *, skip_await: bool = False) -> None:
     """`skip_await`: no Kubernetes object waits to become ready (`kube.skip_await`)."""
+    pulumi.runtime.register_stack_transformation(kube.patch_force)
     if skip_await:
         pulumi.runtime.register_stack_transformation(kube.skip_await)
     if spec.provider == "aws":

@@ -30,14 +30,47 @@ def _with_plugin(opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
     return pulumi.ResourceOptions.merge(k8s_plugin.get_resource_opts_defaults(), opts)
 
 
+#: dsenv owns the objects it creates: an `up` after a change made with kubectl puts the
+#: profile's value back instead of failing on the Server-Side Apply conflict with kubectl's
+#: field manager ("Apply failed with 1 conflict: conflict with \"kubectl-patch\""). The
+#: provider forces an object's apply when its inputs carry this annotation (pulumi-kubernetes
+#: `provider/pkg/await/await.go` `patchForce`, the constant in `pkg/metadata/annotations.go`);
+#: the end-to-end test `test_a_change_behind_dsenvs_back_is_cloud_drift_until_refreshed`
+#: shows it against the real provider and API server.
+PATCH_FORCE_ANNOTATION = "pulumi.com/patchForce"
+
+
+def _annotate(metadata: Any, annotation: str) -> Any:
+    """`metadata` with `annotation: "true"` added; metadata built from outputs (a
+    ServiceAccount's role ARN) is annotated once resolved."""
+
+    def add(meta: Mapping[str, Any]) -> dict[str, Any]:
+        return {**meta, "annotations": {**(meta.get("annotations") or {}), annotation: "true"}}
+
+    if isinstance(metadata, Mapping):
+        return add(metadata)
+    return pulumi.Output.from_input(metadata).apply(add)
+
+
 def manifest_resource(
     logical_name: str, manifest: Mapping[str, Any], opts: pulumi.ResourceOptions
 ) -> pulumi.CustomResource:
-    """A core Kubernetes object from its manifest."""
+    """A Kubernetes object from its manifest."""
     token = type_token(manifest["apiVersion"], manifest["kind"])
     return pulumi.CustomResource(
         token, logical_name, {**manifest, "status": None}, _with_plugin(opts)
     )
+
+
+def patch_force(
+    args: pulumi.ResourceTransformationArgs,
+) -> pulumi.ResourceTransformationResult | None:
+    """A stack transformation, always registered: every Kubernetes object of the program
+    (core objects and custom resources alike) carries `PATCH_FORCE_ANNOTATION`."""
+    if not args.type_.startswith("kubernetes:") or "metadata" not in args.props:
+        return None
+    new = _annotate(args.props["metadata"], PATCH_FORCE_ANNOTATION)
+    return pulumi.ResourceTransformationResult({**args.props, "metadata": new}, args.opts)
 
 
 def helm_release(
@@ -80,11 +113,6 @@ def helm_release(
 SKIP_AWAIT_ANNOTATION = "pulumi.com/skipAwait"
 
 
-def _annotated(metadata: Mapping[str, Any]) -> dict[str, Any]:
-    annotations = {**(metadata.get("annotations") or {}), SKIP_AWAIT_ANNOTATION: "true"}
-    return {**metadata, "annotations": annotations}
-
-
 def skip_await(
     args: pulumi.ResourceTransformationArgs,
 ) -> pulumi.ResourceTransformationResult | None:
@@ -96,11 +124,7 @@ def skip_await(
         if args.type_ == "kubernetes:helm.sh/v3:Release":
             return pulumi.ResourceTransformationResult({**args.props, "skipAwait": True}, args.opts)
         return None
-    metadata = args.props["metadata"]
-    if isinstance(metadata, Mapping):
-        new: Any = _annotated(metadata)
-    else:  # built from outputs (a ServiceAccount's role ARN)
-        new = pulumi.Output.from_input(metadata).apply(_annotated)
+    new = _annotate(args.props["metadata"], SKIP_AWAIT_ANNOTATION)
     return pulumi.ResourceTransformationResult({**args.props, "metadata": new}, args.opts)
 
 

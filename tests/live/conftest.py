@@ -92,8 +92,19 @@ class Standin:
         return [c for c in calls if c[: len(words)] == words]
 
     def without_ambient_plugins(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """No `pulumi-resource-*` on PATH: neither the stand-in's nor a real provider's (the
+        e2e toolchain's bin folder is on PATH where `.ci/run` built it)."""
+
+        def has_plugin(folder: str) -> bool:
+            try:
+                return any(f.name.startswith("pulumi-resource-") for f in Path(folder).iterdir())
+            except OSError:
+                return False
+
         path = os.pathsep.join(
-            p for p in os.environ["PATH"].split(os.pathsep) if not p.endswith("plugins-bin")
+            p
+            for p in os.environ["PATH"].split(os.pathsep)
+            if not p.endswith("plugins-bin") and not has_plugin(p)
         )
         monkeypatch.setenv("PATH", path)
 

@@ -70,7 +70,7 @@ serving:
   engine: kserve
   tier: cpu
   models:
-    - {{name: scorer, framework: sklearn, storage_uri: "pvc://models/scorer/1", min_replicas: 0, max_replicas: 1}}
+    - {{name: scorer, framework: sklearn, storage_uri: "pvc://models/scorer/1", min_replicas: 1, max_replicas: 1}}
 """
 #: The CRDs of the shared operators the team uses (`dsenv doctor --profile` lists them).
 CRDS = (
@@ -493,24 +493,13 @@ def test_a_change_behind_dsenvs_back_is_cloud_drift_until_refreshed(e2e: E2E) ->
     assert clean.returncode == 0, output(clean)
     data = json.loads(report.read_text())
     assert data["clean"] == 1 and data["stacks"][0]["findings"] == []
-    # the state now says 6 partitions, the profile 3: the next `up` should put the profile back
+    # the state now says 6 partitions, the profile 3: the next `up` puts the profile back
+    # (dsenv's objects carry pulumi.com/patchForce, so kubectl's field manager does not block
+    # the Server-Side Apply)
     back = e2e.dsenv("up", str(e2e.profile), "--yes")
-    if back.returncode == 0:
-        topic = e2e.kubectl("get", "kafkatopic", "runs", "-n", "edge", "-o", "json").stdout
-        assert json.loads(topic)["spec"]["partitions"] == 3
-        return
-    # Known defect, open: the provider's Server-Side Apply conflicts with kubectl's field
-    # manager (`enablePatchForce` on the providers did not help in a preview); dsenv now at
-    # least shows the provider's cause. Give the field back so the later tests can run.
-    assert back.returncode == 3, output(back)
-    assert 'conflict with "kubectl-patch"' in back.stderr and ".spec.partitions" in back.stderr
-    done = e2e.kubectl(
-        "patch", "kafkatopic", "runs", "-n", "edge", "--type=merge",
-        "-p", json.dumps({"spec": {"partitions": 3}}),
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    assert e2e.dsenv("refresh", str(e2e.profile), "--yes").returncode == 0
-    pytest.xfail("up after a kubectl change: Server-Side Apply field conflict (open)")
+    assert back.returncode == 0, output(back)
+    topic = e2e.kubectl("get", "kafkatopic", "runs", "-n", "edge", "-o", "json").stdout
+    assert json.loads(topic)["spec"]["partitions"] == 3
 
 
 HOLDER = """\
