@@ -171,7 +171,7 @@ def test_doctor_before_the_first_up_warns_for_a_private_endpoint(
 ) -> None:
     _, out = _doctor(monkeypatch, _profile(tmp_path, PRIVATE), None)
     line = next(line for line in out.splitlines() if "cluster API: " in line)
-    assert line.startswith("WARN cluster API: stack ") and "has no cluster yet" in line
+    assert line.startswith("WARN cluster API: no stack ") and "no cluster yet" in line
     assert "FAIL cluster API" not in out
 
 

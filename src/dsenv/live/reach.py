@@ -131,7 +131,12 @@ def doctor_check(settings: LiveSettings, spec: EnvironmentSpec) -> Check | None:
     endpoint = endpoint_of(outputs)
     if endpoint is None:
         where = "private, reached from the VPC only" if is_private(cluster) else "public"
-        detail = f"stack {spec.stack_name} has no cluster yet (endpoint {where})"
+        found = (
+            f"stack {spec.stack_name} has"
+            if outputs is not None
+            else f"no stack {spec.stack_name},"
+        )
+        detail = f"{found} no cluster yet (endpoint {where})"
         return Check(name, "warn" if is_private(cluster) else "ok", detail, fix(cluster))
     try:
         check_reachable(endpoint, cluster)
