@@ -135,6 +135,8 @@ def aws_platform(spec: EnvironmentSpec) -> Platform:
     image = pulumi.Output.concat(storage.repository_url, ":", spec.image.tag)
 
     pulumi.export("cluster_name", cluster.cluster_name)
+    # read before the next `up` to check this machine reaches the API (dsenv.live.reach)
+    pulumi.export("cluster_endpoint", cluster.endpoint)
     pulumi.export("kubeconfig", cluster.kubeconfig)
     pulumi.export("data_bucket", storage.bucket_names["data"])
     pulumi.export("artifacts_bucket", storage.bucket_names["artifacts"])

@@ -164,7 +164,13 @@ def up(
     secrets_provider: Secrets = None,
 ) -> None:
     """Create or update the team's environment (a state snapshot is kept first)."""
-    stack, _ = _open(profile, backend, secrets_provider)
+    from dsenv.live.reach import preflight_up
+
+    stack, spec = _open(profile, backend, secrets_provider)
+    # on aws: exit 3 before anything changes when the cluster's API cannot be reached
+    warning = preflight_up(spec, stack.outputs)
+    if warning:
+        typer.echo(warning, err=True)
     targets = _targets(stack, only)
     _print_changes(stack.preview(_recorder(live=False), targets=targets))
     _confirm(f"Apply these changes to {stack.name}", yes)

@@ -185,6 +185,8 @@ def test_stack_outputs_name_what_users_need(profile: str) -> None:
     if spec.provider == "aws":
         assert outputs["kubeconfig"] == "[secret]"
         assert outputs["cluster_name"] == spec.aws.cluster.name  # type: ignore[union-attr]
+        # what `dsenv up` and `doctor` connect to before they use the cluster
+        assert outputs["cluster_endpoint"].startswith("https://")
         assert outputs["data_bucket"] == f"{spec.stack_name}-data"
         assert outputs["artifacts_bucket"] == f"{spec.stack_name}-artifacts"
         assert outputs["registry_url"].endswith(

@@ -156,14 +156,18 @@ def check_backend(settings: LiveSettings) -> list[Check]:
 
 def run_checks(settings: LiveSettings, spec: EnvironmentSpec | None = None) -> list[Check]:
     """Every check; with a profile's spec, its cluster: the context it reaches, the API
-    server's version and, with shared operators, each operator and CRD it needs."""
+    server's version and, with shared operators, each operator and CRD it needs; on target
+    aws, whether this machine reaches the stack's cluster API (`dsenv.live.reach`)."""
     from dsenv.live.cluster import cluster_checks
+    from dsenv.live.reach import doctor_check
 
     cli, cmd = check_cli()
+    reach = doctor_check(settings, spec) if spec is not None else None
     return [
         cli,
         *check_backend(settings),
         *check_plugins(cmd, settings),
         check_aws(),
         *cluster_checks(spec),
+        *([reach] if reach is not None else []),
     ]
