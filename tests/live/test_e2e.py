@@ -71,6 +71,18 @@ serving:
   tier: cpu
   models:
     - {{name: scorer, framework: sklearn, storage_uri: "pvc://models/scorer/1", min_replicas: 1, max_replicas: 1}}
+pipelines:
+  time_zone: Europe/Berlin
+  jobs:
+    - {{name: refresh, command: [python, -c, "print('refreshed')"], tier: cpu, schedule: "0 6 * * 1-5", timeout: 10m}}
+  spark_jobs:
+    - {{name: etl, main: "local:///opt/spark/examples/src/main/python/pi.py", schedule: "0 3 * * 0", executors: 1, timeout: 30m}}
+  workflows:
+    - name: features
+      schedule: "30 0 * * *"
+      steps:
+        - {{name: extract, command: [python, -c, "print('extract')"], tier: cpu, timeout: 10m}}
+        - {{name: publish, command: [python, -c, "print('publish')"], tier: cpu, depends: [extract], timeout: 5m}}
 """
 #: The CRDs of the shared operators the team uses (`dsenv doctor --profile` lists them).
 CRDS = (
@@ -81,6 +93,9 @@ CRDS = (
     "kserve/serving.kserve.io_inferenceservices.yaml",
     "spark-operator/sparkoperator.k8s.io_sparkapplications.yaml",
     "spark-operator/sparkoperator.k8s.io_scheduledsparkapplications.yaml",
+    "argo-workflows/argoproj.io_workflows.yaml",
+    "argo-workflows/argoproj.io_workflowtemplates.yaml",
+    "argo-workflows/argoproj.io_cronworkflows.yaml",
 )
 TIMEOUT = 600  # one dsenv command, at most (a loaded 2-core machine)
 
@@ -303,6 +318,10 @@ def test_up_created_every_object_and_the_api_server_holds_it(e2e: E2E) -> None:
         "KafkaTopic",
         "KafkaUser",
         "InferenceService",
+        "CronJob",
+        "ScheduledSparkApplication",
+        "WorkflowTemplate",
+        "CronWorkflow",
     }
     in_state = {
         (r["type"], r["outputs"]["metadata"].get("namespace"), r["outputs"]["metadata"]["name"])
@@ -338,9 +357,10 @@ def _pods(obj: dict[str, Any]) -> list[dict[str, Any]]:
     for i, (where, pod_ctx, container_ctx) in enumerate(pod_templates(obj)):
         pod_spec: dict[str, Any] = {}
         container: dict[str, Any] = {"name": "main", "image": "registry.invalid/e2e:1"}
-        if kind == "SparkApplication":
-            role = spec[where.rsplit(".", 1)[-1]]
-            container["image"] = spec["image"]
+        if kind in ("SparkApplication", "ScheduledSparkApplication"):
+            app = spec["template"] if kind == "ScheduledSparkApplication" else spec
+            role = app[where.rsplit(".", 1)[-1]]
+            container["image"] = app["image"]
             pod_spec["serviceAccountName"] = role.get("serviceAccount", "default")
             pod_spec["nodeSelector"] = role.get("nodeSelector") or {}
             pod_spec["tolerations"] = role.get("tolerations") or []
@@ -351,6 +371,14 @@ def _pods(obj: dict[str, Any]) -> list[dict[str, Any]]:
                 "requests": {"cpu": str(role["cores"]), "memory": f"{mebibytes}Mi"},
                 "limits": {"cpu": role["coreLimit"], "memory": f"{mebibytes}Mi"},
             }
+        elif kind == "WorkflowTemplate":  # a step's pod runs its template's container
+            step = where.split("[", 1)[1].split("]", 1)[0]
+            (template,) = [t for t in spec["templates"] if t["name"] == step]
+            container["image"] = template["container"]["image"]
+            container["resources"] = template["container"].get("resources") or {}
+            pod_spec["serviceAccountName"] = spec.get("serviceAccountName", "default")
+            pod_spec["nodeSelector"] = template.get("nodeSelector") or {}
+            pod_spec["tolerations"] = template.get("tolerations") or []
         elif kind == "InferenceService":
             predictor = spec["predictor"]
             pod_spec["serviceAccountName"] = predictor.get("serviceAccountName", "default")
@@ -376,7 +404,8 @@ def _pods(obj: dict[str, Any]) -> list[dict[str, Any]]:
 
 def test_every_pod_template_is_admitted_in_its_namespace_under_restricted(e2e: E2E) -> None:
     """Each pod template dsenv writes (Spark driver and executor from the SparkApplication
-    template, the Kafka brokers and entity operator, the model server) created server-side,
+    template, the Kafka brokers and entity operator, the model server, the scheduled job, the
+    scheduled Spark job and each workflow step) created server-side,
     dry run, in its namespace: Pod Security `restricted`, the quota and the limit range all
     admit it. The SparkApplication itself goes through its CRD's schema the same way."""
     e2e.up()
@@ -396,6 +425,8 @@ def test_every_pod_template_is_admitted_in_its_namespace_under_restricted(e2e: E
         ("kafkas.kafka.strimzi.io", "edge-kafka"),
         ("kafkanodepools.kafka.strimzi.io", "dual-role"),
         ("inferenceservices.serving.kserve.io", "scorer"),
+        ("scheduledsparkapplications.sparkoperator.k8s.io", "etl"),
+        ("workflowtemplates.argoproj.io", "features"),
     ):
         got = e2e.kubectl("get", resource, name, "-n", "edge", "-o", "json")
         assert got.returncode == 0, got.stderr
@@ -407,11 +438,27 @@ def test_every_pod_template_is_admitted_in_its_namespace_under_restricted(e2e: E
             done = e2e.kubectl("create", "--dry-run=server", "-f", "-", stdin=json.dumps(pod))
             assert done.returncode == 0, f"{where}: {done.stderr}"
             seen.append(where)
+    # a scheduled job's pod is its CronJob's own pod template, as the Job controller makes it
+    cronjob = e2e.kubectl("get", "cronjob", "refresh", "-n", "edge", "-o", "json")
+    assert cronjob.returncode == 0, cronjob.stderr
+    job_pod = json.loads(cronjob.stdout)["spec"]["jobTemplate"]["spec"]["template"]
+    pod = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "refresh-run", "namespace": "edge"},
+        "spec": job_pod["spec"],
+    }
+    done = e2e.kubectl("create", "--dry-run=server", "-f", "-", stdin=json.dumps(pod))
+    assert done.returncode == 0, f"CronJob/refresh: {done.stderr}"
+    seen.append("CronJob/refresh.jobTemplate")
     assert {w.split(".")[0] for w in seen} == {
         f"SparkApplication/{app['metadata']['name']}",
         "Kafka/edge-kafka",
         "KafkaNodePool/dual-role",
         "InferenceService/scorer",
+        "ScheduledSparkApplication/etl",
+        "WorkflowTemplate/features",
+        "CronJob/refresh",
     }, seen
     # and the check can fail: a pod that asks for root is refused by the same admission
     root_pod = {
